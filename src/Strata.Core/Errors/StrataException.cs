@@ -39,4 +39,4 @@ public sealed class WrongPasswordException()
 public sealed class CorruptDataException(string message) : StrataException(message, ExitCodes.Fatal);
 
 /// <summary>The storage (disk, object store) failed; the repository stays consistent.</summary>
-public sealed class StorageException(string message, Exception? inner = null) : StrataException(message, ExitCodes.Fatal, inner);
+public class StorageException(string message, Exception? inner = null) : StrataException(message, ExitCodes.Fatal, inner);

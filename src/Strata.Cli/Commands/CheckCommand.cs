@@ -1,0 +1,64 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Strata.Check;
+using Strata.Cli.Output;
+using Strata.Errors;
+
+namespace Strata.Cli.Commands;
+
+internal static class CheckCommand
+{
+    public static Command Create()
+    {
+        var readData = new Option<bool>("--read-data") { Description = "Also read, decrypt and re-hash all stored data" };
+        var command = new Command("check", "Check the repository for errors") { readData };
+        return command.WithAction(async (ctx, ct) =>
+        {
+            using var repo = await ctx.OpenRepositoryAsync(ct);
+            string status = "starting";
+            var checker = new Checker(repo) { OnProgress = s => status = s };
+            CheckResult result;
+            using (new ProgressLine(ctx.ShowProgress, () => status))
+                result = await checker.RunAsync(new CheckOptions { ReadData = ctx.Parse.GetValue(readData) }, ct);
+
+            if (ctx.Json)
+            {
+                JsonOutput.Line(new JsonObject
+                {
+                    ["message_type"] = "summary",
+                    ["ok"] = result.Ok,
+                    ["snapshots"] = result.Snapshots,
+                    ["trees"] = result.Trees,
+                    ["packs"] = result.Packs,
+                    ["blobs_read"] = result.BlobsRead,
+                    ["bytes_read"] = result.BytesRead,
+                    ["errors"] = new JsonArray(result.Errors.Select(e => (JsonNode)JsonValue.Create(e)).ToArray()),
+                    ["warnings"] = new JsonArray(result.Warnings.Select(e => (JsonNode)JsonValue.Create(e)).ToArray()),
+                    ["damaged_packs"] = new JsonArray(result.DamagedPacks.Select(e => (JsonNode)JsonValue.Create(e)).ToArray()),
+                    ["affected_snapshots"] = new JsonArray(result.AffectedSnapshots.Select(a => (JsonNode)new JsonObject
+                    {
+                        ["id"] = a.Id,
+                        ["time"] = a.Time.ToString("o"),
+                        ["hostname"] = a.Host,
+                        ["damaged_paths"] = a.DamagedPathCount,
+                        ["examples"] = new JsonArray(a.DamagedPaths.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
+                    }).ToArray()),
+                });
+            }
+            else
+            {
+                foreach (var w in result.Warnings) Console.Out.WriteLine($"warning: {w}");
+                foreach (var e in result.Errors) Console.Out.WriteLine($"error: {e}");
+                foreach (var a in result.AffectedSnapshots)
+                {
+                    Console.Out.WriteLine($"snapshot {a.Id[..8]} ({a.Time.LocalDateTime:yyyy-MM-dd HH:mm:ss}, {a.Host}) has {a.DamagedPathCount} damaged path(s):");
+                    foreach (var p in a.DamagedPaths) Console.Out.WriteLine($"  {p}");
+                }
+                Console.Out.WriteLine(result.Ok
+                    ? $"no errors found: {result.Snapshots} snapshots, {result.Trees} trees, {result.Packs} packs" + (ctx.Parse.GetValue(readData) ? $", {result.BlobsRead} blobs read ({Terminal.Bytes(result.BytesRead)})" : "")
+                    : $"{result.Errors.Count} error(s) found; {result.AffectedSnapshots.Count} snapshot(s) affected");
+            }
+            return result.Ok ? ExitCodes.Ok : ExitCodes.Fatal;
+        });
+    }
+}

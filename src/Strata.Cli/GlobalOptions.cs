@@ -1,0 +1,39 @@
+using System.CommandLine;
+
+namespace Strata.Cli;
+
+/// <summary>Options every command accepts (restic-style names and environment variables).</summary>
+public static class GlobalOptions
+{
+    public static readonly Option<string?> Repository = new("--repo", "-r")
+    {
+        Description = "Repository location (default: $STRATA_REPOSITORY)",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> PasswordFile = new("--password-file", "-p")
+    {
+        Description = "Read the password from this file (default: $STRATA_PASSWORD_FILE; or $STRATA_PASSWORD; or a prompt)",
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> Json = new("--json")
+    {
+        Description = "Write machine-readable JSON to stdout",
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> Quiet = new("--quiet", "-q")
+    {
+        Description = "Print only errors and the final result; no progress",
+        Recursive = true,
+    };
+
+    public static void AddTo(RootCommand root)
+    {
+        root.Options.Add(Repository);
+        root.Options.Add(PasswordFile);
+        root.Options.Add(Json);
+        root.Options.Add(Quiet);
+    }
+}

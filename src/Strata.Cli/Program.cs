@@ -1,0 +1,39 @@
+using System.CommandLine;
+using Strata.Cli;
+using Strata.Cli.Commands;
+using Strata.Errors;
+
+var root = new RootCommand("Strata: deduplicated, compressed, encrypted backups of files and disks.");
+GlobalOptions.AddTo(root);
+root.Subcommands.Add(InitCommand.Create());
+root.Subcommands.Add(BackupCommand.Create());
+root.Subcommands.Add(SnapshotsCommand.Create());
+root.Subcommands.Add(LsCommand.Create());
+root.Subcommands.Add(DiffCommand.Create());
+root.Subcommands.Add(FindCommand.Create());
+root.Subcommands.Add(CatCommand.Create());
+root.Subcommands.Add(StatsCommand.Create());
+root.Subcommands.Add(RestoreCommand.Create());
+root.Subcommands.Add(CheckCommand.Create());
+root.Subcommands.Add(KeyCommand.Create());
+root.Subcommands.Add(VersionCommand.Create());
+
+using var cancellation = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancellation.Cancel(); };
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cancellation.Cancel(); });
+
+var parse = root.Parse(args);
+try
+{
+    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cancellation.Token);
+}
+catch (StrataException e)
+{
+    Console.Error.WriteLine($"strata: {e.Message}");
+    return e.ExitCode;
+}
+catch (OperationCanceledException)
+{
+    Console.Error.WriteLine("strata: interrupted; the repository is unchanged by the unfinished operation");
+    return ExitCodes.Interrupted;
+}

@@ -1,0 +1,54 @@
+using System.Collections.Concurrent;
+using Strata.Platform;
+using Strata.Snapshots;
+
+namespace Strata.Backup;
+
+/// <summary>Turns what lstat and friends say about a path into a tree node (content and subtree left to the caller).</summary>
+internal sealed class NodeFactory
+{
+    private readonly ConcurrentDictionary<uint, string?> _users = new();
+    private readonly ConcurrentDictionary<uint, string?> _groups = new();
+
+    public Node Create(string name, string path, in FileStatus st)
+    {
+        var node = new Node
+        {
+            Name = name,
+            Type = TypeOf(st.Kind),
+            Mode = st.Permissions,
+            Uid = st.Uid,
+            Gid = st.Gid,
+            User = _users.GetOrAdd(st.Uid, Posix.UserName),
+            Group = _groups.GetOrAdd(st.Gid, Posix.GroupName),
+            MtimeNs = st.MtimeNs,
+            AtimeNs = st.AtimeNs,
+            CtimeNs = st.CtimeNs,
+            Inode = st.Inode,
+            DeviceId = st.Device,
+            Links = st.LinkCount,
+        };
+        switch (st.Kind)
+        {
+            case FileKind.Regular: node.Size = st.Size; break;
+            case FileKind.Symlink: node.LinkTarget = Posix.ReadLink(path); break;
+            case FileKind.CharDevice or FileKind.BlockDevice: node.RDev = st.RDev; break;
+        }
+        var xattrs = Posix.ListXattrs(path);
+        if (xattrs.Count > 0)
+            node.Xattrs = xattrs.Select(x => new ExtendedAttribute { Name = x.Key, Value = x.Value }).ToList();
+        return node;
+    }
+
+    public static string TypeOf(FileKind kind) => kind switch
+    {
+        FileKind.Regular => Node.FileType,
+        FileKind.Directory => Node.DirType,
+        FileKind.Symlink => Node.SymlinkType,
+        FileKind.Fifo => Node.FifoType,
+        FileKind.Socket => Node.SocketType,
+        FileKind.CharDevice => Node.CharDeviceType,
+        FileKind.BlockDevice => Node.BlockDeviceType,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+}

@@ -1,0 +1,271 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Strata.Chunking;
+using Strata.Crypto;
+using Strata.Errors;
+using Strata.Snapshots;
+using Strata.Storage;
+
+namespace Strata.Repository;
+
+/// <summary>
+/// An opened repository: storage, master key, config and (once loaded) the index. All reads of
+/// stored data go through here and are authenticated and re-hashed before anyone sees them.
+/// </summary>
+public sealed class Repository : IDisposable
+{
+    private readonly ConcurrentDictionary<BlobId, Tree> _treeCache = new();
+
+    private Repository(IStorageBackend backend, MasterKey key, RepositoryConfig config, string keyId)
+    {
+        Backend = backend;
+        Key = key;
+        Config = config;
+        KeyId = keyId;
+        Chunker = new FastCdc(config.Chunker.Parameters, GearTable.FromSeed(config.Chunker.GearSeed));
+    }
+
+    public IStorageBackend Backend { get; }
+    public MasterKey Key { get; }
+    public RepositoryConfig Config { get; }
+    /// <summary>The key slot the password opened.</summary>
+    public string KeyId { get; }
+    public FastCdc Chunker { get; }
+    public MasterIndex Index { get; } = new();
+
+    public static async Task<Repository> InitAsync(IStorageBackend backend, string password, RepositoryInitOptions options, CancellationToken ct = default)
+    {
+        if (await backend.ExistsAsync(Layout.Config, ct).ConfigureAwait(false))
+            throw new UsageException($"a repository already exists at {backend.Location}");
+        options.Chunker.Validate();
+        if (options.PackSize is < (1 << 20) or > (1 << 30)) throw new UsageException("pack size must be between 1 MiB and 1 GiB");
+        if (options.CompressionLevel is < 0 or > 19) throw new UsageException("compression level must be between 0 (off) and 19");
+        var key = MasterKey.Generate();
+        var config = new RepositoryConfig
+        {
+            Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
+            Created = DateTimeOffset.UtcNow,
+            CompressionLevel = options.CompressionLevel,
+            PackSize = options.PackSize,
+            Chunker = new RepositoryConfig.ChunkerConfig
+            {
+                MinSize = options.Chunker.MinSize,
+                AverageSize = options.Chunker.AverageSize,
+                MaxSize = options.Chunker.MaxSize,
+                GearSeed = RandomNumberGenerator.GetBytes(32),
+            },
+        };
+        // Key slot first, config last: a repository "exists" only once its config does, and by then it can be opened.
+        var keyId = await WriteKeySlotAsync(backend, KeySlot.Create(key, password, options.KdfOpsLimit, options.KdfMemLimit), ct).ConfigureAwait(false);
+        var sealedConfig = Envelope.Seal(key.Cipher, JsonSerializer.SerializeToUtf8Bytes(config, StrataJson.Default.RepositoryConfig), 0);
+        await backend.PutAsync(Layout.Config, sealedConfig, ct).ConfigureAwait(false);
+        return new Repository(backend, key, config, keyId);
+    }
+
+    public static async Task<Repository> OpenAsync(IStorageBackend backend, string password, CancellationToken ct = default)
+    {
+        if (!await backend.ExistsAsync(Layout.Config, ct).ConfigureAwait(false))
+            throw new RepositoryNotFoundException(backend.Location);
+        foreach (var (id, slot) in await ListKeySlotsAsync(backend, ct).ConfigureAwait(false))
+        {
+            var key = slot.TryOpen(password);
+            if (key is null) continue;
+            var sealedConfig = await backend.GetAsync(Layout.Config, ct: ct).ConfigureAwait(false);
+            var config = DeserializeJson(Envelope.Open(key.Cipher, sealedConfig, "config"), StrataJson.Default.RepositoryConfig, "config");
+            if (config.Version != RepositoryConfig.CurrentVersion)
+                throw new StrataException($"repository format version {config.Version} is not supported by this Strata (supports {RepositoryConfig.CurrentVersion})");
+            return new Repository(backend, key, config, id);
+        }
+        throw new WrongPasswordException();
+    }
+
+    // ---- key slots -------------------------------------------------------------------------
+
+    public static async Task<List<(string Id, KeySlot Slot)>> ListKeySlotsAsync(IStorageBackend backend, CancellationToken ct = default)
+    {
+        var slots = new List<(string, KeySlot)>();
+        await foreach (var obj in backend.ListAsync(Layout.KeysFolder, ct).ConfigureAwait(false))
+        {
+            var id = obj.Name[Layout.KeysFolder.Length..];
+            var bytes = await backend.GetAsync(obj.Name, ct: ct).ConfigureAwait(false);
+            slots.Add((id, DeserializeJson(bytes, StrataJson.Default.KeySlot, obj.Name)));
+        }
+        return slots;
+    }
+
+    public async Task<string> AddKeyAsync(string password, CancellationToken ct = default) =>
+        await WriteKeySlotAsync(Backend, KeySlot.Create(Key, password), ct).ConfigureAwait(false);
+
+    public async Task RemoveKeyAsync(string id, CancellationToken ct = default)
+    {
+        var slots = await ListKeySlotsAsync(Backend, ct).ConfigureAwait(false);
+        var matches = slots.Where(s => s.Id.StartsWith(id, StringComparison.Ordinal)).ToList();
+        if (matches.Count == 0) throw new UsageException($"no key {id} in the repository");
+        if (matches.Count > 1) throw new UsageException($"key id prefix {id} is ambiguous");
+        if (matches[0].Id == KeyId) throw new UsageException("refusing to remove the key in use: open the repository with another password to remove this one");
+        await Backend.DeleteAsync(Layout.Key(matches[0].Id), ct).ConfigureAwait(false);
+    }
+
+    private static async Task<string> WriteKeySlotAsync(IStorageBackend backend, KeySlot slot, CancellationToken ct)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(slot, StrataJson.Default.KeySlot);
+        var id = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        await backend.PutAsync(Layout.Key(id), bytes, ct).ConfigureAwait(false);
+        return id;
+    }
+
+    // ---- index -----------------------------------------------------------------------------
+
+    /// <summary>Loads every index file not loaded yet (new ones may have come from concurrent writers).</summary>
+    public async Task LoadIndexAsync(CancellationToken ct = default)
+    {
+        var names = new List<string>();
+        await foreach (var obj in Backend.ListAsync(Layout.IndexFolder, ct).ConfigureAwait(false))
+            if (!Index.HasLoaded(obj.Name)) names.Add(obj.Name);
+        await Parallel.ForEachAsync(names, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = 4 }, async (name, token) =>
+        {
+            var file = await LoadIndexFileAsync(name, token).ConfigureAwait(false);
+            Index.Add(file, name);
+        }).ConfigureAwait(false);
+    }
+
+    public async Task<IndexFile> LoadIndexFileAsync(string name, CancellationToken ct = default)
+    {
+        var stored = await Backend.GetAsync(name, ct: ct).ConfigureAwait(false);
+        VerifyContentAddress(name, stored);
+        return IndexFile.Decode(Envelope.Open(Key.Cipher, stored, name), name);
+    }
+
+    public async Task<string> SaveIndexAsync(IndexFile file, CancellationToken ct = default)
+    {
+        var stored = Envelope.Seal(Key.Cipher, file.Encode(), Config.CompressionLevel);
+        var name = Layout.Index(new BlobId(SHA256.HashData(stored)));
+        await Backend.PutAsync(name, stored, ct).ConfigureAwait(false);
+        Index.Add(file, name);
+        return name;
+    }
+
+    // ---- blobs -----------------------------------------------------------------------------
+
+    /// <summary>Reads, authenticates, decompresses and re-hashes one blob.</summary>
+    public async Task<byte[]> ReadBlobAsync(BlobId id, CancellationToken ct = default)
+    {
+        if (!Index.TryGet(id, out var location))
+            throw new CorruptDataException($"blob {id.ToShortString()} is not in the index");
+        var pack = Index.PackOf(location);
+        var packName = Layout.Pack(pack);
+        var stored = await Backend.GetAsync(packName, location.Offset, (int)location.Length, ct).ConfigureAwait(false);
+        var plaintext = GC.AllocateUninitializedArray<byte>((int)location.RawLength);
+        OpenBlob(id, stored, plaintext, packName);
+        return plaintext;
+    }
+
+    /// <summary>Decrypts a blob's stored bytes into <paramref name="destination"/> and checks its id.</summary>
+    public void OpenBlob(BlobId id, ReadOnlySpan<byte> stored, Span<byte> destination, string packName)
+    {
+        var what = $"blob {id.ToShortString()} in {packName}";
+        Envelope.Open(Key.Cipher, stored, destination, what);
+        if (Key.ComputeBlobId(destination) != id) throw new CorruptDataException($"{what}: content does not match its id");
+    }
+
+    public async Task<Tree> LoadTreeAsync(BlobId id, CancellationToken ct = default)
+    {
+        if (_treeCache.TryGetValue(id, out var cached)) return cached;
+        var tree = Tree.Deserialize(await ReadBlobAsync(id, ct).ConfigureAwait(false), $"tree {id.ToShortString()}");
+        if (_treeCache.Count < 4096) _treeCache.TryAdd(id, tree);
+        return tree;
+    }
+
+    // ---- snapshots -------------------------------------------------------------------------
+
+    public async Task<BlobId> SaveSnapshotAsync(Snapshot snapshot, CancellationToken ct = default)
+    {
+        var stored = Envelope.Seal(Key.Cipher, JsonSerializer.SerializeToUtf8Bytes(snapshot, StrataJson.Default.Snapshot), Config.CompressionLevel);
+        var id = new BlobId(SHA256.HashData(stored));
+        await Backend.PutAsync(Layout.Snapshot(id), stored, ct).ConfigureAwait(false);
+        snapshot.Id = id;
+        return id;
+    }
+
+    public async Task<Snapshot> LoadSnapshotAsync(BlobId id, CancellationToken ct = default)
+    {
+        var name = Layout.Snapshot(id);
+        var stored = await Backend.GetAsync(name, ct: ct).ConfigureAwait(false);
+        VerifyContentAddress(name, stored);
+        var snapshot = DeserializeJson(Envelope.Open(Key.Cipher, stored, name), StrataJson.Default.Snapshot, name);
+        snapshot.Id = id;
+        return snapshot;
+    }
+
+    /// <summary>Every snapshot, oldest first.</summary>
+    public async Task<List<Snapshot>> ListSnapshotsAsync(CancellationToken ct = default)
+    {
+        var ids = new List<BlobId>();
+        await foreach (var obj in Backend.ListAsync(Layout.SnapshotsFolder, ct).ConfigureAwait(false))
+            if (Layout.IdOf(obj.Name) is { } id) ids.Add(id);
+        var snapshots = new Snapshot[ids.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = 4 },
+            async (i, token) => snapshots[i] = await LoadSnapshotAsync(ids[i], token).ConfigureAwait(false)).ConfigureAwait(false);
+        return snapshots.OrderBy(s => s.Time).ThenBy(s => s.Id).ToList();
+    }
+
+    /// <summary>Resolves "latest" or an id prefix (at least 4 hex digits) to one snapshot.</summary>
+    public async Task<Snapshot> FindSnapshotAsync(string reference, SnapshotFilter? filter = null, CancellationToken ct = default)
+    {
+        var all = await ListSnapshotsAsync(ct).ConfigureAwait(false);
+        var candidates = filter is null ? all : all.Where(filter.Matches).ToList();
+        if (reference == "latest")
+            return candidates.LastOrDefault() ?? throw new UsageException(filter is null ? "the repository has no snapshots yet" : "no snapshot matches the given host/path/tag filters");
+        var lower = reference.ToLowerInvariant();
+        if (lower.Length < 4 || !lower.All(Uri.IsHexDigit)) throw new UsageException($"'{reference}' is not a snapshot id (give 'latest' or at least 4 hex digits)");
+        var matches = candidates.Where(s => s.Id.ToString().StartsWith(lower, StringComparison.Ordinal)).ToList();
+        return matches.Count switch
+        {
+            1 => matches[0],
+            0 => throw new UsageException($"no snapshot {reference} in the repository"),
+            _ => throw new UsageException($"snapshot id prefix {reference} is ambiguous ({matches.Count} snapshots): give more digits"),
+        };
+    }
+
+    public void Dispose() => Backend.Dispose();
+
+    // ---- helpers ---------------------------------------------------------------------------
+
+    private static void VerifyContentAddress(string name, ReadOnlySpan<byte> stored)
+    {
+        var expected = Layout.IdOf(name);
+        if (expected is { } id && new BlobId(SHA256.HashData(stored)) != id)
+            throw new CorruptDataException($"{name}: content does not match its name (damaged)");
+    }
+
+    private static T DeserializeJson<T>(byte[] json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info, string what)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, info) ?? throw new CorruptDataException($"{what}: empty document");
+        }
+        catch (JsonException e)
+        {
+            throw new CorruptDataException($"{what}: not valid ({e.Message})");
+        }
+    }
+}
+
+public sealed record RepositoryInitOptions
+{
+    public ChunkerParameters Chunker { get; init; } = ChunkerParameters.Default;
+    public int CompressionLevel { get; init; } = 3;
+    public int PackSize { get; init; } = 16 << 20;
+    public long KdfOpsLimit { get; init; } = KeySlot.DefaultOpsLimit;
+    public long KdfMemLimit { get; init; } = KeySlot.DefaultMemLimit;
+}
+
+/// <summary>Selects snapshots by host, path and tag (all given criteria must match).</summary>
+public sealed record SnapshotFilter(string? Host = null, IReadOnlyList<string>? Paths = null, IReadOnlyList<string>? Tags = null)
+{
+    public bool Matches(Snapshot s) =>
+        (Host is null || s.Hostname == Host)
+        && (Paths is null || Paths.Count == 0 || (Paths.Count == s.Paths.Count && Paths.All(s.Paths.Contains)))
+        && (Tags is null || Tags.Count == 0 || Tags.All(t => s.Tags?.Contains(t) == true));
+}

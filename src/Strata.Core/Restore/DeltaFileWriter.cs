@@ -1,0 +1,99 @@
+using Strata.Chunking;
+using Strata.Repository;
+using Strata.Snapshots;
+
+namespace Strata.Restore;
+
+/// <summary>
+/// Brings an existing file to a snapshot's version while moving as little as possible. The
+/// existing file is chunked with the repository's own chunker, so chunks that did not change
+/// have the same ids. Chunks already in place are left alone; the rest come from elsewhere in
+/// the old file when it has them (an insertion shifts content), else from the repository.
+/// In place when only in-place chunks are reused, else into a new file renamed over the old one.
+/// </summary>
+internal static class DeltaFileWriter
+{
+    private readonly record struct LocalChunk(long Offset, int Length);
+
+    public static async Task<bool> TryUpdateAsync(Repository.Repository repo, BlobFetcher fetcher, string path, Node node,
+        Action<long> addWritten, CancellationToken ct)
+    {
+        var content = node.Content ?? [];
+        var local = IndexLocalChunks(repo, path);
+
+        // Where each snapshot chunk belongs, and whether the old file already has it there.
+        var wanted = new List<(BlobId Id, long Offset, int Length)>(content.Count);
+        long offset = 0;
+        bool inPlaceOnly = true;
+        foreach (var id in content)
+        {
+            int length = fetcher.LengthOf(id);
+            wanted.Add((id, offset, length));
+            if (local.TryGetValue(id, out var at) && at.Offset != offset) inPlaceOnly = false;
+            offset += length;
+        }
+
+        if (inPlaceOnly)
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+            foreach (var (id, at, length) in wanted)
+            {
+                if (local.TryGetValue(id, out var existing) && existing.Offset == at) continue;
+                var data = await fetcher.FetchAsync(id, ct).ConfigureAwait(false);
+                await RandomAccess.WriteAsync(handle, data, at, ct).ConfigureAwait(false);
+                addWritten(data.Length);
+            }
+            RandomAccess.SetLength(handle, offset);
+            return true;
+        }
+
+        var temp = $"{path}.strata-{Guid.NewGuid():N}.tmp";
+        try
+        {
+            using (var source = File.OpenHandle(path, FileMode.Open, FileAccess.Read))
+            using (var output = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                foreach (var (id, at, length) in wanted)
+                {
+                    byte[] data;
+                    if (local.TryGetValue(id, out var existing))
+                    {
+                        data = new byte[existing.Length];
+                        RandomAccess.Read(source, data, existing.Offset);
+                        if (repo.Key.ComputeBlobId(data) != id) data = await fetcher.FetchAsync(id, ct).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        data = await fetcher.FetchAsync(id, ct).ConfigureAwait(false);
+                    }
+                    if (data.AsSpan().IndexOfAnyExcept((byte)0) >= 0)
+                    {
+                        await RandomAccess.WriteAsync(output, data, at, ct).ConfigureAwait(false);
+                        addWritten(data.Length);
+                    }
+                }
+                RandomAccess.SetLength(output, offset);
+            }
+            File.Move(temp, path, overwrite: true);
+            return true;
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    private static Dictionary<BlobId, LocalChunk> IndexLocalChunks(Repository.Repository repo, string path)
+    {
+        var chunks = new Dictionary<BlobId, LocalChunk>();
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
+        using var chunker = new StreamChunker(repo.Chunker, stream);
+        long offset = 0;
+        while (chunker.TryReadChunk(out var chunk))
+        {
+            chunks.TryAdd(repo.Key.ComputeBlobId(chunk.Span), new LocalChunk(offset, chunk.Length));
+            offset += chunk.Length;
+        }
+        return chunks;
+    }
+}

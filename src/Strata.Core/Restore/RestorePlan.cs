@@ -1,0 +1,75 @@
+using Strata.Filtering;
+using Strata.Snapshots;
+
+namespace Strata.Restore;
+
+/// <summary>
+/// The entries to restore, parents before children, found by walking a snapshot's trees.
+/// <see cref="Item.SnapshotPath"/> is the path as it was backed up; <see cref="Item.TargetPath"/>
+/// is where it goes, always built from checked names below the target.
+/// </summary>
+internal sealed class RestorePlan
+{
+    public sealed record Item(string SnapshotPath, string TargetPath, Node Node, int Depth);
+
+    public List<Item> Items { get; } = new();
+    public List<string> Errors { get; } = new();
+    /// <summary>For each restored directory, the names the snapshot has in it (for --delete).</summary>
+    public Dictionary<string, HashSet<string>> DirectoryContents { get; } = new(StringComparer.Ordinal);
+
+    public static async Task<RestorePlan> BuildAsync(Repository.Repository repo, Snapshot snapshot, string target, PathPatternSet? includes, CancellationToken ct)
+    {
+        var plan = new RestorePlan();
+        var root = await repo.LoadTreeAsync(snapshot.Tree, ct).ConfigureAwait(false);
+        plan.DirectoryContents[target] = root.Nodes.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        await plan.WalkAsync(repo, root, "", target, 0, includes, ct).ConfigureAwait(false);
+        return plan;
+    }
+
+    /// <summary>Adds the entries of <paramref name="tree"/>; returns whether any was added.</summary>
+    private async Task<bool> WalkAsync(Repository.Repository repo, Tree tree, string snapshotDir, string targetDir, int depth, PathPatternSet? includes, CancellationToken ct)
+    {
+        bool any = false;
+        foreach (var node in tree.Nodes)
+        {
+            var snapshotPath = snapshotDir + "/" + node.Name;
+            if (!SafeName.IsSafe(node.Name))
+            {
+                Errors.Add($"{snapshotDir}/{Printable(node.Name)}: unsafe name in the snapshot, skipped");
+                continue;
+            }
+            var targetPath = targetDir + "/" + node.Name;
+            bool included = includes is null || includes.Matches(snapshotPath);
+            if (node.IsDirectory)
+            {
+                var item = new Item(snapshotPath, targetPath, node, depth);
+                int index = Items.Count;
+                Items.Add(item);
+                Tree? subtree = null;
+                if (node.Subtree is { } id)
+                {
+                    try { subtree = await repo.LoadTreeAsync(id, ct).ConfigureAwait(false); }
+                    catch (Errors.StrataException e) { Errors.Add($"{snapshotPath}: {e.Message}"); }
+                }
+                bool below = subtree is not null && await WalkAsync(repo, subtree, snapshotPath, targetPath, depth + 1, included ? null : includes, ct).ConfigureAwait(false);
+                if (included || below)
+                {
+                    any = true;
+                    if (included) DirectoryContents[targetPath] = subtree?.Nodes.Select(n => n.Name).ToHashSet(StringComparer.Ordinal) ?? new();
+                }
+                else
+                {
+                    Items.RemoveAt(index);
+                }
+            }
+            else if (included)
+            {
+                Items.Add(new Item(snapshotPath, targetPath, node, depth));
+                any = true;
+            }
+        }
+        return any;
+    }
+
+    private static string Printable(string name) => name.Replace("\0", "\\0");
+}

@@ -1,0 +1,44 @@
+using System.Text.Json.Serialization;
+using Strata.Repository;
+
+namespace Strata.Snapshots;
+
+/// <summary>
+/// One entry of a directory as stored in a tree (docs/FORMAT.md, "Trees"). Times are nanoseconds
+/// since the Unix epoch; <see cref="Mode"/> holds permission bits only (type is <see cref="Type"/>).
+/// </summary>
+public sealed class Node
+{
+    public const string FileType = "file", DirType = "dir", SymlinkType = "symlink", FifoType = "fifo",
+        SocketType = "socket", CharDeviceType = "chardev", BlockDeviceType = "blockdev";
+
+    [JsonPropertyName("name")] public string Name { get; set; } = "";
+    [JsonPropertyName("type")] public string Type { get; set; } = FileType;
+    [JsonPropertyName("mode")] public uint Mode { get; set; }
+    [JsonPropertyName("uid")] public uint Uid { get; set; }
+    [JsonPropertyName("gid")] public uint Gid { get; set; }
+    [JsonPropertyName("user"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? User { get; set; }
+    [JsonPropertyName("group"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Group { get; set; }
+    [JsonPropertyName("mtime_ns")] public long MtimeNs { get; set; }
+    [JsonPropertyName("atime_ns")] public long AtimeNs { get; set; }
+    [JsonPropertyName("ctime_ns")] public long CtimeNs { get; set; }
+    [JsonPropertyName("inode")] public ulong Inode { get; set; }
+    [JsonPropertyName("device_id")] public ulong DeviceId { get; set; }
+    [JsonPropertyName("links")] public ulong Links { get; set; }
+    [JsonPropertyName("size"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long Size { get; set; }
+    [JsonPropertyName("rdev"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public ulong RDev { get; set; }
+    [JsonPropertyName("content"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<BlobId>? Content { get; set; }
+    [JsonPropertyName("subtree"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public BlobId? Subtree { get; set; }
+    [JsonPropertyName("link_target"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? LinkTarget { get; set; }
+    [JsonPropertyName("xattrs"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<ExtendedAttribute>? Xattrs { get; set; }
+
+    [JsonIgnore] public bool IsFile => Type == FileType;
+    [JsonIgnore] public bool IsDirectory => Type == DirType;
+    [JsonIgnore] public bool IsSymlink => Type == SymlinkType;
+}
+
+public sealed class ExtendedAttribute
+{
+    [JsonPropertyName("name")] public string Name { get; set; } = "";
+    [JsonPropertyName("value")] public byte[] Value { get; set; } = [];
+}

@@ -1,0 +1,36 @@
+namespace Strata.Storage;
+
+/// <summary>
+/// Where a repository's files live: a local directory, an object store, a Strata server.
+/// Names are slash-separated relative paths such as <c>data/3f/3f9a…</c> (docs/FORMAT.md, "Layout").
+/// Contract, relied on by the repository's crash-safety rules:
+/// <list type="bullet">
+/// <item><see cref="PutAsync"/> is atomic: a reader sees either nothing or the whole object, never a prefix.
+/// Repository objects are content-addressed, so a put of an existing name may simply replace it.</item>
+/// <item><see cref="GetAsync"/> on a missing name throws <see cref="ObjectNotFoundException"/>.</item>
+/// <item><see cref="DeleteAsync"/> of a missing name succeeds (deletes are idempotent).</item>
+/// <item>Every call may be retried after a failure without harm.</item>
+/// </list>
+/// </summary>
+public interface IStorageBackend : IDisposable
+{
+    /// <summary>A description for messages, e.g. the directory path or URL.</summary>
+    string Location { get; }
+
+    Task<bool> ExistsAsync(string name, CancellationToken ct = default);
+
+    Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken ct = default);
+
+    /// <summary>Reads <paramref name="length"/> bytes at <paramref name="offset"/>, or the whole object when length is -1.</summary>
+    Task<byte[]> GetAsync(string name, long offset = 0, int length = -1, CancellationToken ct = default);
+
+    /// <summary>Every object whose name starts with <paramref name="prefix"/> (a folder such as "snapshots/").</summary>
+    IAsyncEnumerable<StoredObject> ListAsync(string prefix, CancellationToken ct = default);
+
+    Task DeleteAsync(string name, CancellationToken ct = default);
+}
+
+public readonly record struct StoredObject(string Name, long Size);
+
+public sealed class ObjectNotFoundException(string name, string location)
+    : Errors.StorageException($"{name} is missing from {location}");

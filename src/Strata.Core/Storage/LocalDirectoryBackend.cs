@@ -1,0 +1,146 @@
+using System.Runtime.CompilerServices;
+using Strata.Errors;
+using Strata.Platform;
+
+namespace Strata.Storage;
+
+/// <summary>
+/// A repository in a local directory (the embedded default). Atomic puts: write to a unique file
+/// under <c>tmp/</c>, fsync it, rename it into place, fsync the directory. A process killed at any
+/// instant leaves at worst a stray file in <c>tmp/</c>, which no reader ever looks at.
+/// </summary>
+public sealed class LocalDirectoryBackend : IStorageBackend
+{
+    private const string TempFolder = "tmp";
+    private readonly string _root;
+
+    public LocalDirectoryBackend(string root)
+    {
+        _root = Path.GetFullPath(root);
+    }
+
+    public string Location => _root;
+
+    public Task<bool> ExistsAsync(string name, CancellationToken ct = default) =>
+        Task.FromResult(File.Exists(PathOf(name)));
+
+    public async Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken ct = default)
+    {
+        var path = PathOf(name);
+        var directory = Path.GetDirectoryName(path)!;
+        var tempDirectory = Path.Combine(_root, TempFolder);
+        var temp = Path.Combine(tempDirectory, $"{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            Directory.CreateDirectory(tempDirectory);
+            Directory.CreateDirectory(directory);
+            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, content.Length))
+            {
+                await RandomAccess.WriteAsync(handle, content, 0, ct).ConfigureAwait(false);
+                Posix.Fsync(handle);
+            }
+            File.Move(temp, path, overwrite: true);
+            Posix.FsyncDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temp);
+            throw new StorageException($"cannot write {name} to {_root}: {Describe(e)}", e);
+        }
+    }
+
+    public async Task<byte[]> GetAsync(string name, long offset = 0, int length = -1, CancellationToken ct = default)
+    {
+        var path = PathOf(name);
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
+            long size = RandomAccess.GetLength(handle);
+            if (length < 0)
+            {
+                if (size - offset > Array.MaxLength) throw new StorageException($"{name} is too large to read at once");
+                length = (int)(size - offset);
+            }
+            if (offset < 0 || offset + length > size)
+                throw new CorruptDataException($"{name}: range {offset}+{length} lies outside the object ({size} bytes)");
+            var buffer = GC.AllocateUninitializedArray<byte>(length);
+            int done = 0;
+            while (done < length)
+            {
+                int n = await RandomAccess.ReadAsync(handle, buffer.AsMemory(done), offset + done, ct).ConfigureAwait(false);
+                if (n == 0) throw new CorruptDataException($"{name}: ended early while reading");
+                done += n;
+            }
+            return buffer;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ObjectNotFoundException(name, _root);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StorageException($"cannot read {name} from {_root}: {Describe(e)}", e);
+        }
+    }
+
+    public async IAsyncEnumerable<StoredObject> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var directory = PathOf(prefix.TrimEnd('/'));
+        if (!Directory.Exists(directory)) yield break;
+        var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = 0 };
+        foreach (var info in new DirectoryInfo(directory).EnumerateFiles("*", options))
+        {
+            ct.ThrowIfCancellationRequested();
+            var relative = Path.GetRelativePath(_root, info.FullName).Replace(Path.DirectorySeparatorChar, '/');
+            yield return new StoredObject(relative, info.Length);
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    public Task DeleteAsync(string name, CancellationToken ct = default)
+    {
+        try { File.Delete(PathOf(name)); }
+        catch (DirectoryNotFoundException) { }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StorageException($"cannot delete {name} from {_root}: {Describe(e)}", e);
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Creates the directory for a new repository; refuses a non-empty one.</summary>
+    public void CreateRoot()
+    {
+        if (File.Exists(_root)) throw new UsageException($"{_root} is a file, not a directory");
+        if (Directory.Exists(_root) && Directory.EnumerateFileSystemEntries(_root).Any())
+            throw new UsageException($"{_root} is not empty: choose a new or empty directory for the repository");
+        try { Directory.CreateDirectory(_root); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StorageException($"cannot create {_root}: {Describe(e)}", e);
+        }
+    }
+
+    public void Dispose() { }
+
+    private string PathOf(string name)
+    {
+        // Names come from the repository code, never from users, but a damaged listing must still not escape the root.
+        if (name.Contains("..", StringComparison.Ordinal) || name.StartsWith('/'))
+            throw new CorruptDataException($"invalid object name '{name}'");
+        return Path.Combine(_root, name);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    internal static string Describe(Exception e) => e switch
+    {
+        IOException io when io.HResult == 28 || io.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) => "no space left on the device",
+        IOException io when io.HResult == 122 || io.Message.Contains("quota", StringComparison.OrdinalIgnoreCase) => "disk quota exceeded",
+        UnauthorizedAccessException => "permission denied",
+        _ => e.Message,
+    };
+}

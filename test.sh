@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every test: installs what the tests need, builds, runs the xunit suite and the shared
+# contract checks, and ends with one line "N passed, N failed[, N skipped]".
+set -uo pipefail
+cd "$(dirname "$0")"
+root=$(pwd)
+
+# --- what the tests need from Debian ---------------------------------------------------------
+packages=(libzstd1 libsodium23 attr e2fsprogs python3)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if (( ${#missing[@]} > 0 )); then
+  echo "installing: ${missing[*]}"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null 2>&1 \
+    || { echo "could not install ${missing[*]}"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+passed=0 failed=0 skipped=0
+
+# --- build and unit/integration tests --------------------------------------------------------
+if ! dotnet build Strata.slnx -c Release --nologo -v quiet -clp:ErrorsOnly; then
+  echo "build failed"; echo "0 passed, 1 failed"; exit 1
+fi
+results=$(mktemp -d)
+dotnet test tests/Strata.Tests/Strata.Tests.csproj -c Release --no-build --nologo \
+  --logger "trx;LogFileName=results.trx" --results-directory "$results" 2>&1 | tee "$results/out.txt" | grep -vE '^\s*$' | grep -E 'Failed |error|Passed!|Failed!|Skipped |\[FAIL\]' || true
+trx=$(find "$results" -name '*.trx' | head -1)
+if [[ -n $trx ]]; then
+  read -r p f s < <(python3 - "$trx" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+c = ET.parse(sys.argv[1]).getroot().find("t:ResultSummary/t:Counters", ns)
+total, passed, failed = int(c.get("total")), int(c.get("passed")), int(c.get("failed")) + int(c.get("error")) + int(c.get("timeout")) + int(c.get("aborted"))
+print(passed, failed, total - passed - failed)
+PY
+)
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+else
+  echo "the test run produced no results"; failed=$((failed + 1))
+fi
+rm -rf "$results"
+
+# --- contract checks shared by the team (../shared/checks) -----------------------------------
+if [[ -d ../shared/checks ]]; then
+  for check in roundtrip bad-input; do
+    [[ -x ../shared/checks/$check ]] || continue
+    if out=$(timeout 900 "../shared/checks/$check" 2>&1); then
+      echo "check $check: ok: $(tail -1 <<<"$out")"; passed=$((passed + 1))
+    else
+      echo "check $check: FAILED: $(tail -3 <<<"$out")"; failed=$((failed + 1))
+    fi
+  done
+fi
+
+if (( skipped > 0 )); then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
+(( failed == 0 ))
