@@ -28,6 +28,12 @@ def load(path):
         run, tool, key, val = parts
         keep_str = key.endswith(("snapshot_id", "version", "verify"))
         runs.setdefault(tool, {}).setdefault(int(run), {})[key] = val if keep_str else num(val)
+    for per_tool in runs.values():
+        for r in per_tool.values():
+            rss = [r.get("s2.backup_rss_kb"), r.get("s3.backup_rss_kb")]
+            rss = [v for v in rss if isinstance(v, (int, float))]
+            if rss:
+                r["incr.backup_rss_kb"] = max(rss)
     return runs
 
 
@@ -96,7 +102,7 @@ def main():
         ("initial backup (s1), peak RSS", "s1.backup_rss_kb", "rss", None),
         (f"backup after 2% change (s2), time", "s2.backup_s", "time", None),
         (f"backup after 2% change (s3), time", "s3.backup_s", "time", None),
-        ("backup after 2% change (s2), peak RSS", "s2.backup_rss_kb", "rss", None),
+        ("backup after 2% change (s2, s3), peak RSS", "incr.backup_rss_kb", "rss", None),
         ("bytes added by s1", "s1.added_bytes", "bytes", None),
         (f"bytes added by s2 ({fmt_bytes(ch2)} changed)", "s2.added_bytes", "added", 2),
         (f"bytes added by s3 ({fmt_bytes(ch3)} changed)", "s3.added_bytes", "added", 3),
@@ -163,12 +169,16 @@ def main():
     for r in table:
         print("  ".join(show(r, c).ljust(w) for c, w in zip(cols, widths)))
 
+    def vlabel(t):
+        v = " ".join(str(g(t, "version") or "").split()[:2])
+        return v if v.startswith(t) else f"{t} {v}"
+
     # markdown
     m = meta
     print()
     print(f"Measured {m['date']} on {m['cores']} cores ({m['cpu']}), {m['mem_bytes'] / 2**30:.0f} GiB RAM; "
           f"strata {m['strata_commit']}{' (dirty)' if m['strata_dirty'] else ''}; "
-          + "; ".join(f"{t} {str(g(t, 'version')).strip()}" for t in tools if t != "strata")
+          + "".join("; " + vlabel(t) for t in tools if t != "strata")
           + f"; sources: {', '.join(m['dataset']['sources'])}; "
           f"{'median of %d runs' % m['options']['runs'] if m['options']['runs'] > 1 else '1 run'}, warm page cache.")
     print()

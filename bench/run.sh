@@ -18,6 +18,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 SHARED_BENCH=${SHARED_BENCH:-$ROOT/../shared/bench}
 DATA=${BENCH_DATA:-/tmp/strata-bench}
+STRATA_SET=${STRATA:+1}
 STRATA=${STRATA:-$ROOT/strata}          # the strata launcher (or a built binary)
 RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 PY=/usr/bin/python3
@@ -115,6 +116,18 @@ else
   "$SHARED_BENCH/make-dataset.sh" "$DATA/pristine.tmp" >&2
   mv "$DATA/pristine.tmp" "$PRISTINE"
   echo "$DS_HASH" >"$DATA/pristine.ok"
+fi
+
+# The ./strata launcher rebuilds when src/ changes. So that no timed step ever includes a build
+# (and a concurrent edit cannot swap the binary mid-run), build once now and run a private copy
+# of the build output. An explicit STRATA=... is used as given.
+if has_tool strata && [[ -z $STRATA_SET ]]; then
+  log "building strata (./strata version) and copying the build to $DATA/strata-bin"
+  "$STRATA" version >&2 || die "./strata version failed"
+  [[ -x $ROOT/.build/cli/strata ]] || die "no built binary at $ROOT/.build/cli/strata"
+  rm -rf "$DATA/strata-bin"
+  cp -a "$ROOT/.build/cli" "$DATA/strata-bin"
+  STRATA=$DATA/strata-bin/strata
 fi
 
 SRC_PATHS=("$WORK/tree")
@@ -301,7 +314,7 @@ bench_tool() {
     rec "s$s.tool_added_bytes" "$(tool_added "s$s")"
     rec "s$s.snapshot_id" "$SNAP_ID"
     ((s == 1)) && first_id=$SNAP_ID
-    log "  backup s$s: ${T_SEC} s, $((T_KB / 1024)) MiB peak RSS, repository +$(((size - prev_size) / 1000000)) MB"
+    log "  backup s$s: ${T_SEC} s, $((T_KB * 1024 / 1000000)) MB peak RSS, repository +$(((size - prev_size) / 1000000)) MB"
   done
   rec repo_final_bytes "$(dusb "$REPO")"
   tool_stats >"$LOG/stats.json" 2>"$LOG/stats.err" || log "  (stats failed, ignored; see $LOG/stats.err)"
@@ -315,7 +328,7 @@ bench_tool() {
     tool_restore "restore-$r" "$snap" "$target"
     rec "restore_$r.s" "$T_SEC"; rec "restore_$r.rss_kb" "$T_KB"
     rec "restore_$r.bytes" "$(dusb "$target")"
-    log "  restore $r ($snap): ${T_SEC} s, $((T_KB / 1024)) MiB peak RSS"
+    log "  restore $r ($snap): ${T_SEC} s, $((T_KB * 1024 / 1000000)) MB peak RSS"
     verify "restore_$r" "$target" "$ref"
     ((KEEP)) || rm -rf "$target"
   done

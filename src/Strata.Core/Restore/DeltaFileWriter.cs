@@ -66,11 +66,7 @@ internal static class DeltaFileWriter
                     {
                         data = await fetcher.FetchAsync(id, ct).ConfigureAwait(false);
                     }
-                    if (data.AsSpan().IndexOfAnyExcept((byte)0) >= 0)
-                    {
-                        await RandomAccess.WriteAsync(output, data, at, ct).ConfigureAwait(false);
-                        addWritten(data.Length);
-                    }
+                    addWritten(await SparseWriter.WriteAsync(output, data, at, ct).ConfigureAwait(false));
                 }
                 RandomAccess.SetLength(output, offset);
             }

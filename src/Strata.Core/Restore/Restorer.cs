@@ -191,12 +191,7 @@ public sealed class Restorer
             int zeros = _fetcher.ZeroLength(id);
             if (zeros >= 0) { offset += zeros; continue; }
             var data = await _fetcher.FetchAsync(id, ct).ConfigureAwait(false);
-            // Zeros are left as a hole: sparse files stay sparse and nothing is written for them.
-            if (data.AsSpan().IndexOfAnyExcept((byte)0) >= 0)
-            {
-                await RandomAccess.WriteAsync(handle, data, offset, ct).ConfigureAwait(false);
-                Interlocked.Add(ref _bytesWritten, data.Length);
-            }
+            Interlocked.Add(ref _bytesWritten, await SparseWriter.WriteAsync(handle, data, offset, ct).ConfigureAwait(false));
             offset += data.Length;
         }
         if (offset != size) AddWarning($"content length {offset} differs from the recorded size {size}");

@@ -1,0 +1,41 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace Strata.Restore;
+
+/// <summary>
+/// Writes data into a new file leaving every all-zero, block-aligned 4 KiB run unwritten, so it
+/// stays a hole: sparse files come back sparse and zeros cost no disk writes.
+/// Only for files that start out empty (holes read as zeros there).
+/// </summary>
+internal static class SparseWriter
+{
+    private const int BlockSize = 4096;
+
+    /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/>; returns the bytes actually written.</summary>
+    public static async ValueTask<long> WriteAsync(SafeFileHandle handle, ReadOnlyMemory<byte> data, long offset, CancellationToken ct)
+    {
+        long written = 0;
+        int position = 0;
+        while (position < data.Length)
+        {
+            // Block boundaries are aligned to the file, not to the chunk, so holes line up with file-system blocks.
+            int blockEnd = (int)Math.Min(data.Length, position + (BlockSize - (offset + position) % BlockSize));
+            if (data.Span[position..blockEnd].IndexOfAnyExcept((byte)0) < 0)
+            {
+                position = blockEnd;
+                continue;
+            }
+            int runStart = position;
+            position = blockEnd;
+            while (position < data.Length)
+            {
+                int next = Math.Min(data.Length, position + BlockSize);
+                if (data.Span[position..next].IndexOfAnyExcept((byte)0) < 0) break;
+                position = next;
+            }
+            await RandomAccess.WriteAsync(handle, data[runStart..position], offset + runStart, ct).ConfigureAwait(false);
+            written += position - runStart;
+        }
+        return written;
+    }
+}
