@@ -89,6 +89,8 @@ public static unsafe class Zstd
     /// </summary>
     public static int Decompress(ReadOnlySpan<byte> source, Span<byte> destination)
     {
+        // zstd reads empty input as "zero frames" and returns 0 bytes; here a frame was expected.
+        if (source.IsEmpty) throw new CorruptDataException("zstd frame is empty");
         NativeLibraries.EnsureZstd();
         var context = t_decompressionContext ??= ZstdDecompressionContext.Create();
         nuint result;
