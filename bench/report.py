@@ -176,11 +176,17 @@ def main():
     # markdown
     m = meta
     print()
-    print(f"Measured {m['date']} on {m['cores']} cores ({m['cpu']}), {m['mem_bytes'] / 2**30:.0f} GiB RAM; "
-          f"strata {m['strata_commit']}{' (dirty)' if m['strata_dirty'] else ''}; "
-          + "".join("; " + vlabel(t) for t in tools if t != "strata")
-          + f"; sources: {', '.join(m['dataset']['sources'])}; "
-          f"{'median of %d runs' % m['options']['runs'] if m['options']['runs'] > 1 else '1 run'}, warm page cache.")
+    tv = []
+    for t in tools:
+        if t == "strata":
+            tv.append(f"strata {m['strata_commit']}{' (uncommitted changes)' if m['strata_dirty'] else ''}"
+                      f" ({vlabel(t)})")
+        else:
+            tv.append(vlabel(t))
+    runs_txt = "median of %d runs" % m["options"]["runs"] if m["options"]["runs"] > 1 else "1 run"
+    print(f"Measured {m['date'][:10]} on {m['cores']} cores ({m['cpu']}), {m['mem_bytes'] / 2**30:.0f} GiB RAM; "
+          f"{'; '.join(tv)}; backed up: {' + '.join(m['dataset']['sources'])} of the bench dataset; "
+          f"{runs_txt}, warm page cache; MB = 10^6 bytes; ratios are tool/restic, lower is better.")
     print()
     print("| " + " | ".join("" if c == "metric" else c for c in cols) + " |")
     print("| " + " | ".join("---" for _ in cols) + " |")

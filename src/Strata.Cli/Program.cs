@@ -37,3 +37,13 @@ catch (OperationCanceledException)
     Console.Error.WriteLine("strata: interrupted; the repository is unchanged by the unfinished operation");
     return ExitCodes.Interrupted;
 }
+finally
+{
+    // For investigating memory use: STRATA_DEBUG_MEMORY=1 prints the managed heap's figures at exit.
+    if (Environment.GetEnvironmentVariable("STRATA_DEBUG_MEMORY") == "1")
+    {
+        var info = GC.GetGCMemoryInfo();
+        Console.Error.WriteLine($"memory: allocated {GC.GetTotalAllocatedBytes() >> 20} MiB in total, peak heap {info.HeapSizeBytes >> 20} MiB, " +
+            $"committed {info.TotalCommittedBytes >> 20} MiB, gen0/1/2 collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}");
+    }
+}

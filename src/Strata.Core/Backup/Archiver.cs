@@ -19,6 +19,7 @@ public sealed class Archiver
     private readonly Repository.Repository _repo;
     private readonly BackupOptions _options;
     private readonly SemaphoreSlim _fileSlots;
+    private readonly BufferPool _chunkBuffers;
     private readonly NodeFactory _nodes = new();
     private readonly List<SourceError> _errors = new();
     private readonly Dictionary<(ulong Device, ulong Inode), Task<List<BlobId>?>> _hardLinks = new();
@@ -30,6 +31,7 @@ public sealed class Archiver
         _repo = repo;
         _options = options;
         _fileSlots = new SemaphoreSlim(options.Workers);
+        _chunkBuffers = new BufferPool(StreamChunker.BufferSize(repo.Chunker.Parameters), options.Workers);
     }
 
     public BackupProgress Progress { get; } = new();
@@ -250,11 +252,12 @@ public sealed class Archiver
     {
         Progress.CurrentFile = path;
         var content = new List<BlobId>((int)Math.Min(1024, st.Size / _repo.Config.Chunker.AverageSize + 1));
+        var buffer = _chunkBuffers.Rent(0);
         try
         {
             using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan);
             using var stream = new HoleSkippingReadStream(handle, st.Size);
-            using var chunker = new StreamChunker(_repo.Chunker, stream);
+            using var chunker = new StreamChunker(_repo.Chunker, stream, buffer);
             while (chunker.TryReadChunk(out var chunk))
             {
                 ct.ThrowIfCancellationRequested();
@@ -268,6 +271,10 @@ public sealed class Archiver
         {
             AddError(path, e is UnauthorizedAccessException ? "permission denied" : e.Message);
             return null;
+        }
+        finally
+        {
+            _chunkBuffers.Return(buffer);
         }
     }
 

@@ -17,7 +17,8 @@ namespace Strata.Chunking;
 /// <code>
 /// MaskS = mask(b + 2)      -- stricter: used while the chunk would be shorter than AverageSize
 /// MaskL = mask(b - 2)      -- looser:   used from AverageSize on
-/// chunk length for the n bytes data[0..n) starting at a chunk boundary:
+/// The input is cut from its start; each chunk begins where the previous one ended. With
+/// data[0..n) the input left from a chunk's start, the chunk's length is:
 ///     if n &lt;= MinSize: return n                    -- only at the end of the input
 ///     h = 0                                        -- uint64, arithmetic mod 2^64
 ///     for i = MinSize, MinSize+1, ..., min(n, MaxSize) - 1:
@@ -26,9 +27,13 @@ namespace Strata.Chunking;
 ///         if (h &amp; mask) == 0: return i + 1      -- the chunk ends after byte i
 ///     return min(n, MaxSize)
 /// </code>
-/// The first MinSize bytes are skipped entirely (they cannot end a chunk, so hashing them would be
-/// wasted work). Bit 63 is never part of a mask; this lets an implementation feed two bytes per step
-/// (see <see cref="ScanTwoBytesAtATime"/>) and still find exactly these boundaries.
+/// The first MinSize bytes are skipped entirely: they cannot end a chunk, so hashing them would
+/// be wasted work. Both masks take the top bits of h, which mix the most bytes (bit k of h
+/// depends on the last k + 1 bytes fed), so MaskL's bits are a subset of MaskS's: a position
+/// that ends a chunk under MaskS still does under MaskL, which helps boundaries fall back into
+/// step after an edit shifts them across AverageSize. Bit 63 is never part of a mask; this lets
+/// an implementation feed two bytes per step (see <see cref="ScanTwoBytesAtATime"/>) and still
+/// find exactly these boundaries.
 /// </remarks>
 public sealed class FastCdc
 {

@@ -30,6 +30,7 @@ public sealed class StreamChunker : IDisposable
     private readonly Stream _source;
     private readonly int _maxSize;
     private byte[]? _buffer;
+    private readonly bool _ownsBuffer;
     private int _start;           // unread bytes are _buffer[_start.._end)
     private int _end;
     private bool _endOfStream;
@@ -43,8 +44,29 @@ public sealed class StreamChunker : IDisposable
         _source = source;
         _maxSize = cdc.Parameters.MaxSize;
         // MaxSize <= 64 MiB, so this cannot overflow.
-        _buffer = ArrayPool<byte>.Shared.Rent(_maxSize + Math.Max(_maxSize, MinReadSize));
+        _buffer = ArrayPool<byte>.Shared.Rent(BufferSize(cdc.Parameters));
+        _ownsBuffer = true;
     }
+
+    /// <summary>
+    /// Chunks out of a caller-owned buffer of at least <see cref="BufferSize"/> bytes, so a caller
+    /// that chunks many files (a backup) reuses a few buffers instead of renting one per file.
+    /// </summary>
+    public StreamChunker(FastCdc cdc, Stream source, byte[] buffer)
+    {
+        ArgumentNullException.ThrowIfNull(cdc);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(buffer);
+        if (!source.CanRead) throw new ArgumentException("the stream to chunk must be readable", nameof(source));
+        if (buffer.Length < BufferSize(cdc.Parameters)) throw new ArgumentException($"the chunking buffer must hold at least {BufferSize(cdc.Parameters)} bytes", nameof(buffer));
+        _cdc = cdc;
+        _source = source;
+        _maxSize = cdc.Parameters.MaxSize;
+        _buffer = buffer;
+    }
+
+    /// <summary>The buffer size a chunker needs for these parameters.</summary>
+    public static int BufferSize(ChunkerParameters parameters) => parameters.MaxSize + Math.Max(parameters.MaxSize, MinReadSize);
 
     /// <summary>Bytes read from the stream so far (read ahead of the chunks returned, up to one buffer).</summary>
     public long BytesRead { get; private set; }
@@ -102,7 +124,7 @@ public sealed class StreamChunker : IDisposable
     public void Dispose()
     {
         if (_buffer is null) return;
-        ArrayPool<byte>.Shared.Return(_buffer);
+        if (_ownsBuffer) ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = null;
     }
 }

@@ -15,10 +15,12 @@ public static unsafe class Zstd
     /// <summary>The level zstd itself uses by default: a good speed/ratio balance for backups.</summary>
     public const int DefaultLevel = 3;
 
-    // The contexts are only ever touched by their own thread, and the [ThreadStatic] slot keeps the
-    // SafeHandle reachable while in use, so passing the raw handle to native code is safe.
-    [ThreadStatic] private static ZstdCompressionContext? t_compressionContext;
-    [ThreadStatic] private static ZstdDecompressionContext? t_decompressionContext;
+    // Contexts are lent to one caller at a time from small shared pools rather than kept per thread:
+    // a compression context holds megabytes of native memory, and a backup touches many pool
+    // threads but compresses on only a few at once. The borrower keeps the SafeHandle reachable
+    // while native code uses its raw handle.
+    private static readonly ContextPool<ZstdCompressionContext> CompressionContexts = new(ZstdCompressionContext.Create);
+    private static readonly ContextPool<ZstdDecompressionContext> DecompressionContexts = new(ZstdDecompressionContext.Create);
 
     /// <summary>Lowest accepted level (negative levels trade ratio for speed).</summary>
     public static int MinLevel
@@ -92,12 +94,19 @@ public static unsafe class Zstd
         // zstd reads empty input as "zero frames" and returns 0 bytes; here a frame was expected.
         if (source.IsEmpty) throw new CorruptDataException("zstd frame is empty");
         NativeLibraries.EnsureZstd();
-        var context = t_decompressionContext ??= ZstdDecompressionContext.Create();
+        var context = DecompressionContexts.Rent();
         nuint result;
-        fixed (byte* src = source)
-        fixed (byte* dst = destination)
+        try
         {
-            result = LibZstd.ZSTD_decompressDCtx(context.DangerousGetHandle(), dst, (nuint)destination.Length, src, (nuint)source.Length);
+            fixed (byte* src = source)
+            fixed (byte* dst = destination)
+            {
+                result = LibZstd.ZSTD_decompressDCtx(context.DangerousGetHandle(), dst, (nuint)destination.Length, src, (nuint)source.Length);
+            }
+        }
+        finally
+        {
+            DecompressionContexts.Return(context);
         }
         if (LibZstd.ZSTD_isError(result) != 0)
         {
@@ -133,13 +142,20 @@ public static unsafe class Zstd
         // zstd silently clamps out-of-range levels; a typo in a config should not pass unnoticed.
         if (level < LibZstd.ZSTD_minCLevel() || level > LibZstd.ZSTD_maxCLevel())
             throw new ArgumentOutOfRangeException(nameof(level), level, $"zstd level must be between {MinLevel} and {MaxLevel}");
-        var context = t_compressionContext ??= ZstdCompressionContext.Create();
-        fixed (byte* src = source)
-        fixed (byte* dst = destination)
+        var context = CompressionContexts.Rent();
+        try
         {
-            // ZSTD_compressCCtx applies exactly this level and ignores any parameter left over from
-            // an earlier call, so the shared per-thread context cannot leak settings between callers.
-            return LibZstd.ZSTD_compressCCtx(context.DangerousGetHandle(), dst, (nuint)destination.Length, src, (nuint)source.Length, level);
+            fixed (byte* src = source)
+            fixed (byte* dst = destination)
+            {
+                // ZSTD_compressCCtx applies exactly this level and ignores any parameter left over from
+                // an earlier call, so a pooled context cannot leak settings between callers.
+                return LibZstd.ZSTD_compressCCtx(context.DangerousGetHandle(), dst, (nuint)destination.Length, src, (nuint)source.Length, level);
+            }
+        }
+        finally
+        {
+            CompressionContexts.Return(context);
         }
     }
 

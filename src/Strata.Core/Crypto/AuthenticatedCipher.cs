@@ -36,6 +36,38 @@ public sealed class AuthenticatedCipher
         return total;
     }
 
+    /// <summary>
+    /// Seals the plaintext found at <c>buffer[NonceSize..NonceSize+plaintextLength]</c> where it lies:
+    /// the nonce goes in front, the tag behind. Saves a copy of every blob on the backup path.
+    /// </summary>
+    public int SealInPlace(Span<byte> buffer, int plaintextLength)
+    {
+        int total = SealedLength(plaintextLength);
+        if (buffer.Length < total) throw new ArgumentException("buffer too small for the sealed message");
+        var nonce = buffer[..NonceSize];
+        RandomNumberGenerator.Fill(nonce);
+        var text = buffer.Slice(NonceSize, plaintextLength);
+        _aes.Value!.Encrypt(nonce, text, text, buffer.Slice(NonceSize + plaintextLength, TagSize));
+        return total;
+    }
+
+    /// <summary>Opens a sealed message where it lies; the plaintext is then <c>sealedMessage[NonceSize..NonceSize+result]</c>.</summary>
+    public int OpenInPlace(Span<byte> sealedMessage, string what)
+    {
+        if (sealedMessage.Length < Overhead) throw new CorruptDataException($"{what}: too short to be encrypted data ({sealedMessage.Length} bytes)");
+        int length = sealedMessage.Length - Overhead;
+        var text = sealedMessage.Slice(NonceSize, length);
+        try
+        {
+            _aes.Value!.Decrypt(sealedMessage[..NonceSize], text, sealedMessage[^TagSize..], text);
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            throw new CorruptDataException($"{what}: authentication failed (the data was damaged or changed)");
+        }
+        return length;
+    }
+
     public byte[] Seal(ReadOnlySpan<byte> plaintext)
     {
         var sealedBytes = new byte[SealedLength(plaintext.Length)];

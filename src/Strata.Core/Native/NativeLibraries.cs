@@ -23,7 +23,7 @@ internal static class NativeLibraries
     public static void EnsureZstd()
     {
         if (s_zstdLoaded) return;
-        Load(Zstd, "libzstd1");
+        Require(Zstd, "libzstd1");
         s_zstdLoaded = true;
     }
 
@@ -31,11 +31,12 @@ internal static class NativeLibraries
     public static void EnsureSodium()
     {
         if (s_sodiumLoaded) return;
-        Load(Sodium, "libsodium23");
+        Require(Sodium, "libsodium23");
         s_sodiumLoaded = true;
     }
 
-    private static void Load(string fileName, string debianPackage)
+    /// <summary>Loads <paramref name="fileName"/> or throws a <see cref="StrataException"/> naming the package that provides it.</summary>
+    internal static void Require(string fileName, string debianPackage)
     {
         // Same search the runtime uses for [DllImport(fileName)], so once this succeeds the imports
         // bind to the library just loaded (dlopen hands back the same handle for the same name).

@@ -1,21 +1,20 @@
-using System.Buffers;
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using Strata.Errors;
+using Strata.Storage;
 
 namespace Strata.Repository;
 
 /// <summary>
 /// Stores new blobs for one writing session (a backup, a copy): deduplicates against the index
 /// and against blobs claimed earlier in the session, compresses and seals them on the calling
-/// thread, and packs them into pack files that are uploaded in the background.
+/// thread, and appends them to a pack staged in a local file; full packs are stored in the background.
 /// Write order (docs/FORMAT.md, "Invariants"): a pack is complete in storage before an index
 /// names it, and <see cref="FlushAsync"/> writes the index before the caller saves any snapshot
 /// that references the blobs. A session that dies leaves only unreferenced packs behind.
 /// </summary>
 public sealed class BlobWriter : IAsyncDisposable
 {
-    private const int MaxEntriesPerPack = 40_000;
+    private const int MaxEntriesPerPack = 50_000;
     private const int MaxUploadsInFlight = 2;
     private const int IndexEveryPacks = 64;
 
@@ -26,13 +25,16 @@ public sealed class BlobWriter : IAsyncDisposable
     private readonly SemaphoreSlim _uploadSlots = new(MaxUploadsInFlight);
     private readonly List<Task> _uploads = new();
     private readonly IndexFile _unindexed = new();
-    private byte[]? _buffer;
-    private int _position;
-    private List<PackEntry> _entries = new();
+    private readonly BufferPool _sealBuffers;
+    private PackStaging? _current;
     private Exception? _failure;
     private long _bytesAdded, _blobsAdded, _dataBlobs, _treeBlobs;
 
-    public BlobWriter(Repository repo) => _repo = repo;
+    public BlobWriter(Repository repo)
+    {
+        _repo = repo;
+        _sealBuffers = new BufferPool(Envelope.MaxSealedLength(repo.Config.Chunker.MaxSize), maxKept: Environment.ProcessorCount * 2);
+    }
 
     /// <summary>Sealed bytes written into packs by this session (what the repository grew by, headers aside).</summary>
     public long BytesAdded => Interlocked.Read(ref _bytesAdded);
@@ -51,15 +53,21 @@ public sealed class BlobWriter : IAsyncDisposable
             return id;
         }
 
-        var scratch = ArrayPool<byte>.Shared.Rent(Envelope.MaxSealedLength(plaintext.Length));
+        var scratch = _sealBuffers.Rent(Envelope.MaxSealedLength(plaintext.Length));
         try
         {
             int length = Envelope.Seal(_repo.Key.Cipher, plaintext, _repo.Config.CompressionLevel, scratch);
             Append(type, id, scratch.AsSpan(0, length), (uint)plaintext.Length);
         }
+        catch
+        {
+            // Not stored after all: a later attempt (or another writer) must be able to store it.
+            _claimed.TryRemove(id, out _);
+            throw;
+        }
         finally
         {
-            ArrayPool<byte>.Shared.Return(scratch);
+            _sealBuffers.Return(scratch);
         }
         Interlocked.Increment(ref _blobsAdded);
         Interlocked.Increment(ref type == BlobType.Tree ? ref _treeBlobs : ref _dataBlobs);
@@ -67,62 +75,52 @@ public sealed class BlobWriter : IAsyncDisposable
         return id;
     }
 
-    /// <summary>Uploads the last partial pack, waits for every upload and writes the index for them.</summary>
+    /// <summary>Stores the last partial pack, waits for every store and writes the index for them.</summary>
     public async Task FlushAsync(CancellationToken ct = default)
     {
-        PendingPack? last;
-        lock (_packLock) last = Detach();
+        PackStaging? last;
+        lock (_packLock) (last, _current) = (_current, null);
         if (last is not null) StartUpload(last);
-        Task[] uploads;
-        lock (_uploads) uploads = _uploads.ToArray();
-        try { await Task.WhenAll(uploads).ConfigureAwait(false); }
-        catch (Exception) { }
+        await WaitForUploadsAsync().ConfigureAwait(false);
         ThrowIfFailed();
         await WriteIndexAsync(force: true, ct).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
-        Task[] uploads;
-        lock (_uploads) uploads = _uploads.ToArray();
-        try { await Task.WhenAll(uploads).ConfigureAwait(false); } catch (Exception) { }
+        await WaitForUploadsAsync().ConfigureAwait(false);
         lock (_packLock)
         {
-            if (_buffer is not null) ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = null;
+            _current?.Dispose();
+            _current = null;
         }
     }
 
     private void Append(BlobType type, BlobId id, ReadOnlySpan<byte> sealedBlob, uint rawLength)
     {
-        PendingPack? full = null;
+        PackStaging? full = null;
         lock (_packLock)
         {
-            if (_buffer is not null && (_position + sealedBlob.Length > _buffer.Length || _entries.Count >= MaxEntriesPerPack))
-                full = Detach();
-            _buffer ??= ArrayPool<byte>.Shared.Rent(Math.Max(_repo.Config.PackSize, sealedBlob.Length) + (64 << 10));
-            sealedBlob.CopyTo(_buffer.AsSpan(_position));
-            _entries.Add(new PackEntry(type, id, (uint)_position, (uint)sealedBlob.Length, rawLength));
-            _position += sealedBlob.Length;
-            Interlocked.Add(ref _bytesAdded, sealedBlob.Length);
-            if (full is null && _position >= _repo.Config.PackSize) full = Detach();
+            try
+            {
+                _current ??= new PackStaging(_repo.Backend.StagingDirectory);
+                _current.Append(type, id, sealedBlob, rawLength);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A failure of the repository's disk, never to be mistaken for an unreadable source file.
+                throw new StorageException($"cannot write a pack in {_repo.Backend.StagingDirectory}: {LocalDirectoryBackend.Describe(e)}", e);
+            }
+            if (_current.Length >= _repo.Config.PackSize || _current.Entries.Count >= MaxEntriesPerPack)
+                (full, _current) = (_current, null);
         }
+        Interlocked.Add(ref _bytesAdded, sealedBlob.Length);
         if (full is not null) StartUpload(full);
     }
 
-    private PendingPack? Detach()
+    private void StartUpload(PackStaging pack)
     {
-        if (_buffer is null || _entries.Count == 0) return null;
-        var pack = new PendingPack(_buffer, _position, _entries);
-        _buffer = null;
-        _position = 0;
-        _entries = new List<PackEntry>();
-        return pack;
-    }
-
-    private void StartUpload(PendingPack pack)
-    {
-        // Back-pressure: the producing worker waits here when uploads fall behind, bounding memory.
+        // Back-pressure: the producing worker waits here when stores fall behind.
         _uploadSlots.Wait();
         var task = Task.Run(async () =>
         {
@@ -130,24 +128,28 @@ public sealed class BlobWriter : IAsyncDisposable
             catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
             finally
             {
-                ArrayPool<byte>.Shared.Return(pack.Buffer);
+                pack.Dispose();
                 _uploadSlots.Release();
             }
         });
         lock (_uploads) _uploads.Add(task);
     }
 
-    private async Task UploadAsync(PendingPack pack)
+    private async Task UploadAsync(PackStaging pack)
     {
-        using var stream = new MemoryStream(pack.Length + pack.Entries.Count * PackFormat.HeaderEntrySize + 256);
-        stream.Write(pack.Buffer, 0, pack.Length);
-        PackFormat.WriteTrailer(_repo.Key.Cipher, pack.Entries, stream);
-        var bytes = stream.GetBuffer().AsMemory(0, (int)stream.Length);
-        var packId = new BlobId(SHA256.HashData(bytes.Span));
-        await _repo.Backend.PutAsync(Layout.Pack(packId), bytes).ConfigureAwait(false);
+        var packId = pack.Complete(_repo.Key.Cipher);
+        await _repo.Backend.PutFileAsync(Layout.Pack(packId), pack.Path).ConfigureAwait(false);
         _repo.Index.AddPack(packId, pack.Entries);
         lock (_indexLock) _unindexed.Packs.Add((packId, pack.Entries));
         await WriteIndexAsync(force: false, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private async Task WaitForUploadsAsync()
+    {
+        Task[] uploads;
+        lock (_uploads) uploads = _uploads.ToArray();
+        try { await Task.WhenAll(uploads).ConfigureAwait(false); }
+        catch (Exception) { /* recorded in _failure by the task itself */ }
     }
 
     private async Task WriteIndexAsync(bool force, CancellationToken ct)
@@ -170,8 +172,6 @@ public sealed class BlobWriter : IAsyncDisposable
         var failure = Volatile.Read(ref _failure);
         if (failure is null) return;
         if (failure is StrataException) throw failure;
-        throw new StorageException($"writing to the repository failed: {failure.Message}", failure);
+        throw new StorageException($"writing to the repository failed: {LocalDirectoryBackend.Describe(failure)}", failure);
     }
-
-    private sealed record PendingPack(byte[] Buffer, int Length, List<PackEntry> Entries);
 }

@@ -20,35 +20,32 @@ public static class Envelope
     public static int MaxSealedLength(int plaintextLength) =>
         AuthenticatedCipher.SealedLength(1 + Math.Max(plaintextLength, Compression.Zstd.CompressBound(plaintextLength)));
 
-    /// <summary>Compresses (level &lt;= 0: never) and seals into <paramref name="destination"/>; returns the sealed length.</summary>
+    /// <summary>
+    /// Compresses (level &lt;= 0: never) and seals into <paramref name="destination"/>, which must hold
+    /// <see cref="MaxSealedLength"/> bytes; returns the sealed length. Compression writes straight
+    /// into the destination and encryption happens in place: no intermediate buffer.
+    /// </summary>
     public static int Seal(AuthenticatedCipher cipher, ReadOnlySpan<byte> plaintext, int compressionLevel, Span<byte> destination)
     {
-        int bound = 1 + Math.Max(plaintext.Length, Compression.Zstd.CompressBound(plaintext.Length));
-        byte[] scratch = ArrayPool<byte>.Shared.Rent(bound);
-        try
+        if (destination.Length < MaxSealedLength(plaintext.Length)) throw new ArgumentException("destination too small for the sealed envelope");
+        var envelope = destination[AuthenticatedCipher.NonceSize..];
+        int bodyLength = -1;
+        if (compressionLevel > 0 && plaintext.Length >= 64)
         {
-            int bodyLength = -1;
-            if (compressionLevel > 0 && plaintext.Length >= 64)
+            int compressed = Compression.Zstd.Compress(plaintext, envelope[1..], compressionLevel);
+            if (compressed < plaintext.Length - (plaintext.Length >> 5))
             {
-                int compressed = Compression.Zstd.Compress(plaintext, scratch.AsSpan(1), compressionLevel);
-                if (compressed < plaintext.Length - (plaintext.Length >> 5))
-                {
-                    scratch[0] = Zstd;
-                    bodyLength = compressed;
-                }
+                envelope[0] = Zstd;
+                bodyLength = compressed;
             }
-            if (bodyLength < 0)
-            {
-                scratch[0] = Raw;
-                plaintext.CopyTo(scratch.AsSpan(1));
-                bodyLength = plaintext.Length;
-            }
-            return cipher.Seal(scratch.AsSpan(0, 1 + bodyLength), destination);
         }
-        finally
+        if (bodyLength < 0)
         {
-            ArrayPool<byte>.Shared.Return(scratch);
+            envelope[0] = Raw;
+            plaintext.CopyTo(envelope[1..]);
+            bodyLength = plaintext.Length;
         }
+        return cipher.SealInPlace(destination, 1 + bodyLength);
     }
 
     public static byte[] Seal(AuthenticatedCipher cipher, ReadOnlySpan<byte> plaintext, int compressionLevel)
@@ -65,18 +62,28 @@ public static class Envelope
         }
     }
 
-    /// <summary>Opens and decompresses into <paramref name="destination"/>, which must hold exactly <paramref name="plaintextLength"/> bytes.</summary>
+    /// <summary>
+    /// Opens and decompresses into <paramref name="destination"/>, which must hold exactly the plaintext.
+    /// Decrypts in place: <paramref name="sealedBytes"/> is overwritten.
+    /// </summary>
+    public static void OpenInPlace(AuthenticatedCipher cipher, Span<byte> sealedBytes, Span<byte> destination, string what)
+    {
+        int n = cipher.OpenInPlace(sealedBytes, what);
+        DecodeBody(sealedBytes.Slice(AuthenticatedCipher.NonceSize, n), destination, what);
+    }
+
+    /// <summary>Opens and decompresses into <paramref name="destination"/>, which must hold exactly the plaintext.</summary>
     public static void Open(AuthenticatedCipher cipher, ReadOnlySpan<byte> sealedBytes, Span<byte> destination, string what)
     {
-        var body = ArrayPool<byte>.Shared.Rent(Math.Max(1, sealedBytes.Length));
+        var copy = ArrayPool<byte>.Shared.Rent(Math.Max(1, sealedBytes.Length));
         try
         {
-            int n = cipher.Open(sealedBytes, body, what);
-            DecodeBody(body.AsSpan(0, n), destination, what);
+            sealedBytes.CopyTo(copy);
+            OpenInPlace(cipher, copy.AsSpan(0, sealedBytes.Length), destination, what);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(body);
+            ArrayPool<byte>.Shared.Return(copy);
         }
     }
 
@@ -90,7 +97,9 @@ public static class Envelope
             case Raw:
                 return body[1..];
             case Zstd:
-                long size = Compression.Zstd.FrameContentSize(body.AsSpan(1));
+                long size;
+                try { size = Compression.Zstd.FrameContentSize(body.AsSpan(1)); }
+                catch (CorruptDataException e) { throw new CorruptDataException($"{what}: {e.Message}"); }
                 if (size < 0 || size > Array.MaxLength) throw new CorruptDataException($"{what}: compressed frame does not state its size");
                 var plaintext = new byte[size];
                 DecodeBody(body, plaintext, what);
@@ -110,7 +119,9 @@ public static class Envelope
                 body[1..].CopyTo(destination);
                 break;
             case Zstd:
-                int n = Compression.Zstd.Decompress(body[1..], destination);
+                int n;
+                try { n = Compression.Zstd.Decompress(body[1..], destination); }
+                catch (CorruptDataException e) { throw new CorruptDataException($"{what}: {e.Message}"); }
                 if (n != destination.Length) throw new CorruptDataException($"{what}: decompressed to {n} bytes, expected {destination.Length}");
                 break;
             default:

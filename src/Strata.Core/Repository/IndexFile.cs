@@ -54,11 +54,12 @@ public sealed class IndexFile
         {
             if (span.Length < 36) throw new CorruptDataException($"{what}: truncated");
             var pack = new BlobId(span[..32]);
-            int count = (int)BinaryPrimitives.ReadUInt32LittleEndian(span[32..]);
+            // Unsigned: a count of 2^31 or more must read as "truncated", not as a negative capacity.
+            uint count = BinaryPrimitives.ReadUInt32LittleEndian(span[32..]);
             span = span[36..];
             if ((long)count * EntrySize > span.Length) throw new CorruptDataException($"{what}: truncated");
-            var entries = new List<PackEntry>(count);
-            for (int i = 0; i < count; i++)
+            var entries = new List<PackEntry>((int)count);
+            for (uint i = 0; i < count; i++)
             {
                 var type = (BlobType)span[0];
                 if (type is not (BlobType.Data or BlobType.Tree)) throw new CorruptDataException($"{what}: unknown blob type {span[0]}");

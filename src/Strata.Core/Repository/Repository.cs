@@ -161,11 +161,11 @@ public sealed class Repository : IDisposable
         return plaintext;
     }
 
-    /// <summary>Decrypts a blob's stored bytes into <paramref name="destination"/> and checks its id.</summary>
-    public void OpenBlob(BlobId id, ReadOnlySpan<byte> stored, Span<byte> destination, string packName)
+    /// <summary>Decrypts a blob's stored bytes (overwriting them) into <paramref name="destination"/> and checks its id.</summary>
+    public void OpenBlob(BlobId id, Span<byte> stored, Span<byte> destination, string packName)
     {
         var what = $"blob {id.ToShortString()} in {packName}";
-        Envelope.Open(Key.Cipher, stored, destination, what);
+        Envelope.OpenInPlace(Key.Cipher, stored, destination, what);
         if (Key.ComputeBlobId(destination) != id) throw new CorruptDataException($"{what}: content does not match its id");
     }
 

@@ -30,12 +30,20 @@ internal sealed class RestorePlan
     private async Task<bool> WalkAsync(Repository.Repository repo, Tree tree, string snapshotDir, string targetDir, int depth, PathPatternSet? includes, CancellationToken ct)
     {
         bool any = false;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var node in tree.Nodes)
         {
             var snapshotPath = snapshotDir + "/" + node.Name;
             if (!SafeName.IsSafe(node.Name))
             {
                 Errors.Add($"{snapshotDir}/{Printable(node.Name)}: unsafe name in the snapshot, skipped");
+                continue;
+            }
+            // Two entries under one name (say a folder and a symlink to elsewhere) would let the second
+            // replace the first mid-restore, and the first's metadata then land on the symlink's target.
+            if (!seen.Add(node.Name))
+            {
+                Errors.Add($"{snapshotPath}: a second entry with this name in the snapshot, skipped");
                 continue;
             }
             var targetPath = targetDir + "/" + node.Name;

@@ -251,6 +251,9 @@ public sealed class Restorer
         var node = item.Node;
         var path = item.TargetPath;
         if (node.Type == Node.SocketType) return;
+        // chmod follows symlinks: never let an entry that became a symlink carry the mode to its target.
+        if (!node.IsSymlink && Posix.LStat(path).Kind == FileKind.Symlink)
+            throw new IOException($"{path} is a symlink now, not the {node.Type} that was restored; metadata not applied");
         if (_isRoot) Posix.LChown(path, node.Uid, node.Gid);
         if (!node.IsSymlink) Posix.Chmod(path, node.Mode);
         if (node.Xattrs is { } xattrs)

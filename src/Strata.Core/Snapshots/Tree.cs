@@ -19,11 +19,26 @@ public sealed class Tree
     {
         try
         {
-            return JsonSerializer.Deserialize(json, StrataJson.Default.Tree) ?? throw new CorruptDataException($"{what}: empty tree");
+            var tree = JsonSerializer.Deserialize(json, StrataJson.Default.Tree) ?? throw new CorruptDataException($"{what}: empty tree");
+            Validate(tree, what);
+            return tree;
         }
         catch (JsonException e)
         {
             throw new CorruptDataException($"{what}: not a valid tree ({e.Message})");
+        }
+    }
+
+    /// <summary>Well-formed JSON can still hold nulls where every reader of a tree expects values.</summary>
+    private static void Validate(Tree tree, string what)
+    {
+        if (tree.Nodes is null) throw new CorruptDataException($"{what}: not a valid tree (no node list)");
+        foreach (var node in tree.Nodes)
+        {
+            if (node is null) throw new CorruptDataException($"{what}: not a valid tree (null node)");
+            if (node.Name is null || node.Type is null) throw new CorruptDataException($"{what}: not a valid tree (node without name or type)");
+            if (node.Xattrs is not null && node.Xattrs.Any(x => x is null || x.Name is null || x.Value is null))
+                throw new CorruptDataException($"{what}: not a valid tree (null extended attribute in '{node.Name}')");
         }
     }
 

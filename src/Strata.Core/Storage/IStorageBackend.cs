@@ -21,6 +21,15 @@ public interface IStorageBackend : IDisposable
 
     Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken ct = default);
 
+    /// <summary>
+    /// Stores the bytes of a local file (created under <see cref="StagingDirectory"/>) as the object,
+    /// with the same atomicity as <see cref="PutAsync"/>. The file is consumed: moved or deleted.
+    /// </summary>
+    Task PutFileAsync(string name, string localPath, CancellationToken ct = default);
+
+    /// <summary>Where writers stage large objects (packs) before <see cref="PutFileAsync"/>.</summary>
+    string StagingDirectory { get; }
+
     /// <summary>Reads <paramref name="length"/> bytes at <paramref name="offset"/>, or the whole object when length is -1.</summary>
     Task<byte[]> GetAsync(string name, long offset = 0, int length = -1, CancellationToken ct = default);
 

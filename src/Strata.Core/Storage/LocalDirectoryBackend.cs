@@ -49,6 +49,29 @@ public sealed class LocalDirectoryBackend : IStorageBackend
         }
     }
 
+    public string StagingDirectory => Path.Combine(_root, TempFolder);
+
+    /// <summary>The staged file is in the repository's own tmp/ (same file system): fsync and rename, no copy.</summary>
+    public Task PutFileAsync(string name, string localPath, CancellationToken ct = default)
+    {
+        var path = PathOf(name);
+        var directory = Path.GetDirectoryName(path)!;
+        try
+        {
+            using (var handle = File.OpenHandle(localPath, FileMode.Open, FileAccess.ReadWrite))
+                Posix.Fsync(handle);
+            Directory.CreateDirectory(directory);
+            File.Move(localPath, path, overwrite: true);
+            Posix.FsyncDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(localPath);
+            throw new StorageException($"cannot write {name} to {_root}: {Describe(e)}", e);
+        }
+        return Task.CompletedTask;
+    }
+
     public async Task<byte[]> GetAsync(string name, long offset = 0, int length = -1, CancellationToken ct = default)
     {
         var path = PathOf(name);
@@ -138,7 +161,9 @@ public sealed class LocalDirectoryBackend : IStorageBackend
 
     internal static string Describe(Exception e) => e switch
     {
-        IOException io when io.HResult == 28 || io.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) => "no space left on the device",
+        // ENOSPC from a write carries errno 28; from .NET's preallocation (fallocate) it only says "the disk was full".
+        IOException io when io.HResult == 28 || io.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase)
+            || io.Message.Contains("disk was full", StringComparison.OrdinalIgnoreCase) => "no space left on the device",
         IOException io when io.HResult == 122 || io.Message.Contains("quota", StringComparison.OrdinalIgnoreCase) => "disk quota exceeded",
         UnauthorizedAccessException => "permission denied",
         _ => e.Message,

@@ -155,4 +155,11 @@ public class ZstdTests
             Assert.Equal(inputs[i], output);
         });
     }
+
+    [Fact]
+    public void A_missing_native_library_names_the_Debian_package()
+    {
+        var error = Assert.Throws<StrataException>(() => Strata.Native.NativeLibraries.Require("libstrata-missing.so.9", "libstrata-missing9"));
+        Assert.Equal("libstrata-missing.so.9 not found: install the Debian package libstrata-missing9", error.Message);
+    }
 }

@@ -1,0 +1,60 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Strata.Crypto;
+
+namespace Strata.Repository;
+
+/// <summary>
+/// A pack being assembled in a local temporary file (FORMAT.md §6): sealed blobs are appended
+/// and hashed as they come, then the header and trailer close it. Packs live on disk rather than
+/// in memory, so a backup's memory does not grow with the pack size, and a local repository
+/// stores the file by renaming it: the bytes are written once.
+/// </summary>
+internal sealed class PackStaging : IDisposable
+{
+    private readonly FileStream _file;
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+    public PackStaging(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        Path = System.IO.Path.Combine(directory, $"pack-{Guid.NewGuid():N}.tmp");
+        _file = new FileStream(Path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 20);
+    }
+
+    public string Path { get; }
+    public List<PackEntry> Entries { get; } = new();
+    public long Length { get; private set; }
+
+    public void Append(BlobType type, BlobId id, ReadOnlySpan<byte> sealedBlob, uint rawLength)
+    {
+        _file.Write(sealedBlob);
+        _hash.AppendData(sealedBlob);
+        Entries.Add(new PackEntry(type, id, (uint)Length, (uint)sealedBlob.Length, rawLength));
+        Length += sealedBlob.Length;
+    }
+
+    /// <summary>Writes header and trailer, flushes the file and returns the pack's id.</summary>
+    public BlobId Complete(AuthenticatedCipher cipher)
+    {
+        var header = Envelope.Seal(cipher, PackFormat.EncodeHeader(Entries), compressionLevel: 0);
+        Span<byte> trailer = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer, (uint)header.Length);
+        foreach (var part in new[] { header, trailer.ToArray() })
+        {
+            _file.Write(part);
+            _hash.AppendData(part);
+            Length += part.Length;
+        }
+        _file.Flush(flushToDisk: false);
+        _file.Dispose();
+        return new BlobId(_hash.GetHashAndReset());
+    }
+
+    public void Dispose()
+    {
+        _file.Dispose();
+        _hash.Dispose();
+        try { File.Delete(Path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,55 @@
+using System.Diagnostics;
+
+namespace Strata.Tests.TestSupport;
+
+/// <summary>
+/// A small tmpfs mounted on a fresh directory, to make a real "no space left on device" happen.
+/// Needs root (the tests run as root); <see cref="TryMount"/> returns null where mounting is not allowed.
+/// </summary>
+public sealed class TinyFileSystem : IDisposable
+{
+    private readonly TempFolder _folder;
+
+    private TinyFileSystem(TempFolder folder, string mountPoint)
+    {
+        _folder = folder;
+        Path = mountPoint;
+    }
+
+    public string Path { get; }
+
+    public static TinyFileSystem? TryMount(string size = "1m")
+    {
+        var folder = new TempFolder("tmpfs");
+        var mountPoint = folder.Combine("mnt");
+        Directory.CreateDirectory(mountPoint);
+        if (Run("mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", mountPoint) == 0)
+            return new TinyFileSystem(folder, mountPoint);
+        folder.Dispose();
+        return null;
+    }
+
+    public void Dispose()
+    {
+        Run("umount", Path);
+        _folder.Dispose();
+    }
+
+    private static int Run(string program, params string[] arguments)
+    {
+        try
+        {
+            var info = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (var argument in arguments) info.ArgumentList.Add(argument);
+            using var process = Process.Start(info)!;
+            process.StandardOutput.ReadToEnd();
+            process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            return process.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return -1; // no such program
+        }
+    }
+}
