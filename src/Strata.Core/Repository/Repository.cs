@@ -161,6 +161,22 @@ public sealed class Repository : IDisposable
         return plaintext;
     }
 
+    /// <summary>
+    /// Reads one blob into <paramref name="destination"/> (at least its plaintext length), staging the
+    /// sealed bytes in <paramref name="sealedBuffer"/> (at least its stored length); returns the plaintext length.
+    /// For hot paths that reuse buffers: nothing is allocated per blob.
+    /// </summary>
+    public async Task<int> ReadBlobAsync(BlobId id, byte[] sealedBuffer, Memory<byte> destination, CancellationToken ct = default)
+    {
+        if (!Index.TryGet(id, out var location))
+            throw new CorruptDataException($"blob {id.ToShortString()} is not in the index");
+        var packName = Layout.Pack(Index.PackOf(location));
+        var stored = sealedBuffer.AsMemory(0, (int)location.Length);
+        await Backend.ReadAsync(packName, location.Offset, stored, ct).ConfigureAwait(false);
+        OpenBlob(id, stored.Span, destination.Span[..(int)location.RawLength], packName);
+        return (int)location.RawLength;
+    }
+
     /// <summary>Decrypts a blob's stored bytes (overwriting them) into <paramref name="destination"/> and checks its id.</summary>
     public void OpenBlob(BlobId id, Span<byte> stored, Span<byte> destination, string packName)
     {

@@ -1,19 +1,33 @@
 using System.Collections.Concurrent;
+using Strata.Errors;
 using Strata.Repository;
 
 namespace Strata.Restore;
 
 /// <summary>
-/// Reads blobs for a restore, counting the stored bytes fetched. Blobs of all zeros are
-/// remembered, so holes are never fetched twice; a small cache serves content repeated across files.
+/// Reads blobs for a restore into reusable buffers, counting the stored bytes fetched. Blobs of
+/// all zeros are remembered, so holes are never fetched twice; small blobs are cached because the
+/// same small content often appears in many files.
 /// </summary>
-internal sealed class BlobFetcher(Repository.Repository repo)
+internal sealed class BlobFetcher
 {
-    private const long CacheLimit = 64L << 20;
+    private const long CacheLimit = 32L << 20;
+    private const int CacheableSize = 256 << 10;
+    private readonly Repository.Repository _repo;
     private readonly ConcurrentDictionary<BlobId, int> _zeroBlobs = new();
     private readonly ConcurrentDictionary<BlobId, byte[]> _cache = new();
+    private readonly BufferPool _plaintextBuffers;
+    private readonly BufferPool _sealedBuffers;
     private long _cached;
     private long _bytesRead;
+
+    public BlobFetcher(Repository.Repository repo)
+    {
+        _repo = repo;
+        int max = repo.Config.Chunker.MaxSize;
+        _plaintextBuffers = new BufferPool(max, maxKept: 16);
+        _sealedBuffers = new BufferPool(Envelope.MaxSealedLength(max), maxKept: 16);
+    }
 
     public long BytesRead => Interlocked.Read(ref _bytesRead);
 
@@ -21,21 +35,43 @@ internal sealed class BlobFetcher(Repository.Repository repo)
     public int ZeroLength(BlobId id) => _zeroBlobs.TryGetValue(id, out var n) ? n : -1;
 
     public int LengthOf(BlobId id) =>
-        repo.Index.TryGet(id, out var loc) ? (int)loc.RawLength : throw new Errors.CorruptDataException($"blob {id.ToShortString()} is not in the index");
+        _repo.Index.TryGet(id, out var loc) ? (int)loc.RawLength : throw new CorruptDataException($"blob {id.ToShortString()} is not in the index");
 
-    public async Task<byte[]> FetchAsync(BlobId id, CancellationToken ct)
+    /// <summary>The blob's plaintext; dispose the result to give its buffer back.</summary>
+    public async Task<FetchedBlob> FetchAsync(BlobId id, CancellationToken ct)
     {
-        if (_cache.TryGetValue(id, out var cached)) return cached;
-        if (repo.Index.TryGet(id, out var location)) Interlocked.Add(ref _bytesRead, location.Length);
-        var data = await repo.ReadBlobAsync(id, ct).ConfigureAwait(false);
-        if (data.AsSpan().IndexOfAnyExcept((byte)0) < 0)
+        if (_cache.TryGetValue(id, out var cached)) return new FetchedBlob(cached, cached.Length, null);
+        if (!_repo.Index.TryGet(id, out var location)) throw new CorruptDataException($"blob {id.ToShortString()} is not in the index");
+        var plaintext = _plaintextBuffers.Rent((int)location.RawLength);
+        var sealedBuffer = _sealedBuffers.Rent((int)location.Length);
+        int length;
+        try
         {
-            _zeroBlobs.TryAdd(id, data.Length);
+            length = await _repo.ReadBlobAsync(id, sealedBuffer, plaintext, ct).ConfigureAwait(false);
         }
-        else if (Interlocked.Add(ref _cached, data.Length) < CacheLimit)
+        catch
         {
-            _cache.TryAdd(id, data);
+            _plaintextBuffers.Return(plaintext);
+            throw;
         }
-        return data;
+        finally
+        {
+            _sealedBuffers.Return(sealedBuffer);
+        }
+        Interlocked.Add(ref _bytesRead, location.Length);
+        var data = plaintext.AsSpan(0, length);
+        if (data.IndexOfAnyExcept((byte)0) < 0)
+            _zeroBlobs.TryAdd(id, length);
+        else if (length <= CacheableSize && Interlocked.Add(ref _cached, length) < CacheLimit)
+            _cache.TryAdd(id, data.ToArray());
+        return new FetchedBlob(plaintext, length, _plaintextBuffers);
+    }
+
+    /// <summary>A fetched blob's bytes, borrowed from a pool until disposed.</summary>
+    internal sealed class FetchedBlob(byte[] buffer, int length, BufferPool? owner) : IDisposable
+    {
+        public ReadOnlyMemory<byte> Data { get; } = buffer.AsMemory(0, length);
+        public int Length => length;
+        public void Dispose() => owner?.Return(buffer);
     }
 }

@@ -39,9 +39,9 @@ internal static class DeltaFileWriter
             foreach (var (id, at, length) in wanted)
             {
                 if (local.TryGetValue(id, out var existing) && existing.Offset == at) continue;
-                var data = await fetcher.FetchAsync(id, ct).ConfigureAwait(false);
-                await RandomAccess.WriteAsync(handle, data, at, ct).ConfigureAwait(false);
-                addWritten(data.Length);
+                using var blob = await fetcher.FetchAsync(id, ct).ConfigureAwait(false);
+                await RandomAccess.WriteAsync(handle, blob.Data, at, ct).ConfigureAwait(false);
+                addWritten(blob.Length);
             }
             RandomAccess.SetLength(handle, offset);
             return true;
@@ -55,18 +55,19 @@ internal static class DeltaFileWriter
             {
                 foreach (var (id, at, length) in wanted)
                 {
-                    byte[] data;
                     if (local.TryGetValue(id, out var existing))
                     {
-                        data = new byte[existing.Length];
+                        // Copied from the old file, but only if it still hashes to the id (the file may have changed since it was chunked).
+                        var data = new byte[existing.Length];
                         RandomAccess.Read(source, data, existing.Offset);
-                        if (repo.Key.ComputeBlobId(data) != id) data = await fetcher.FetchAsync(id, ct).ConfigureAwait(false);
+                        if (repo.Key.ComputeBlobId(data) == id)
+                        {
+                            addWritten(await SparseWriter.WriteAsync(output, data, at, ct).ConfigureAwait(false));
+                            continue;
+                        }
                     }
-                    else
-                    {
-                        data = await fetcher.FetchAsync(id, ct).ConfigureAwait(false);
-                    }
-                    addWritten(await SparseWriter.WriteAsync(output, data, at, ct).ConfigureAwait(false));
+                    using var blob = await fetcher.FetchAsync(id, ct).ConfigureAwait(false);
+                    addWritten(await SparseWriter.WriteAsync(output, blob.Data, at, ct).ConfigureAwait(false));
                 }
                 RandomAccess.SetLength(output, offset);
             }

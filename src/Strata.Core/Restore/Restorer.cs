@@ -190,9 +190,9 @@ public sealed class Restorer
         {
             int zeros = _fetcher.ZeroLength(id);
             if (zeros >= 0) { offset += zeros; continue; }
-            var data = await _fetcher.FetchAsync(id, ct).ConfigureAwait(false);
-            Interlocked.Add(ref _bytesWritten, await SparseWriter.WriteAsync(handle, data, offset, ct).ConfigureAwait(false));
-            offset += data.Length;
+            using var blob = await _fetcher.FetchAsync(id, ct).ConfigureAwait(false);
+            Interlocked.Add(ref _bytesWritten, await SparseWriter.WriteAsync(handle, blob.Data, offset, ct).ConfigureAwait(false));
+            offset += blob.Length;
         }
         if (offset != size) AddWarning($"content length {offset} differs from the recorded size {size}");
         RandomAccess.SetLength(handle, offset);

@@ -33,6 +33,9 @@ public interface IStorageBackend : IDisposable
     /// <summary>Reads <paramref name="length"/> bytes at <paramref name="offset"/>, or the whole object when length is -1.</summary>
     Task<byte[]> GetAsync(string name, long offset = 0, int length = -1, CancellationToken ct = default);
 
+    /// <summary>Reads exactly <c>destination.Length</c> bytes at <paramref name="offset"/> into a caller's buffer (hot paths: no allocation).</summary>
+    Task ReadAsync(string name, long offset, Memory<byte> destination, CancellationToken ct = default);
+
     /// <summary>Every object whose name starts with <paramref name="prefix"/> (a folder such as "snapshots/").</summary>
     IAsyncEnumerable<StoredObject> ListAsync(string prefix, CancellationToken ct = default);
 

@@ -106,6 +106,30 @@ public sealed class LocalDirectoryBackend : IStorageBackend
         }
     }
 
+    public async Task ReadAsync(string name, long offset, Memory<byte> destination, CancellationToken ct = default)
+    {
+        var path = PathOf(name);
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
+            int done = 0;
+            while (done < destination.Length)
+            {
+                int n = await RandomAccess.ReadAsync(handle, destination[done..], offset + done, ct).ConfigureAwait(false);
+                if (n == 0) throw new CorruptDataException($"{name}: range {offset}+{destination.Length} lies outside the object");
+                done += n;
+            }
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ObjectNotFoundException(name, _root);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StorageException($"cannot read {name} from {_root}: {Describe(e)}", e);
+        }
+    }
+
     public async IAsyncEnumerable<StoredObject> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken ct = default)
     {
         var directory = PathOf(prefix.TrimEnd('/'));

