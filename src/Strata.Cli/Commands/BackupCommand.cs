@@ -34,6 +34,7 @@ internal static class BackupCommand
                 Host = ctx.Parse.GetValue(host) ?? Environment.MachineName,
                 Parent = ctx.Parse.GetValue(parent),
                 Force = ctx.Parse.GetValue(force),
+                EstimateTotals = ctx.ShowProgress && Terminal.StderrIsTerminal,
             };
             var archiver = new Archiver(repo, options);
             var clock = Stopwatch.StartNew();

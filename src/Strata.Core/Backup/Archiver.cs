@@ -43,7 +43,7 @@ public sealed class Archiver
         var sources = ResolveSources(_options.Paths);
         await _repo.LoadIndexAsync(ct).ConfigureAwait(false);
         var parent = await FindParentAsync(sources, ct).ConfigureAwait(false);
-        var scan = Task.Run(() => Scan(sources, ct), ct);
+        var scan = _options.EstimateTotals ? Task.Run(() => Scan(sources, ct), ct) : Task.CompletedTask;
 
         BlobId rootTree;
         await using (_writer = new BlobWriter(_repo))
@@ -206,6 +206,7 @@ public sealed class Archiver
         {
             node.Content = previous;
             Interlocked.Increment(ref _filesUnmodified);
+            Progress.AddBytes(st.Size);
             CountProcessed(st.Size);
             return true;
         }

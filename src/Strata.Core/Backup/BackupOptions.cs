@@ -13,5 +13,7 @@ public sealed record BackupOptions
     public string? Parent { get; init; }
     /// <summary>Read every file even when its metadata says it is unchanged.</summary>
     public bool Force { get; init; }
+    /// <summary>Count files and bytes up front in a parallel scan, for a progress ETA; costs a second walk.</summary>
+    public bool EstimateTotals { get; init; }
     public int Workers { get; init; } = Math.Max(2, Environment.ProcessorCount);
 }

@@ -49,6 +49,8 @@ public sealed class KeySlot
     public MasterKey? TryOpen(string password)
     {
         if (Kdf != "argon2id") throw new CorruptDataException($"key slot uses unknown key derivation '{Kdf}'");
+        if (Salt.Length != 16 || OpsLimit is < 1 or > uint.MaxValue || MemLimit is < 8192 or > (1L << 42))
+            throw new CorruptDataException("key slot has invalid key-derivation parameters (damaged)");
         byte[] secret;
         try { secret = WrappingCipher(password).Open(WrappedKey, "key slot"); }
         catch (CorruptDataException) { return null; }

@@ -32,8 +32,10 @@ public static class Envelope
         int bodyLength = -1;
         if (compressionLevel > 0 && plaintext.Length >= 64)
         {
-            int compressed = Compression.Zstd.Compress(plaintext, envelope[1..], compressionLevel);
-            if (compressed < plaintext.Length - (plaintext.Length >> 5))
+            // The output room is the most compression may produce to be worth keeping: zstd gives up
+            // early on incompressible data instead of compressing all of it only to throw it away.
+            int worthwhile = plaintext.Length - (plaintext.Length >> 5) - 1;
+            if (Compression.Zstd.TryCompress(plaintext, envelope.Slice(1, worthwhile), compressionLevel, out int compressed))
             {
                 envelope[0] = Zstd;
                 bodyLength = compressed;

@@ -23,7 +23,15 @@ public sealed class Repository : IDisposable
         Key = key;
         Config = config;
         KeyId = keyId;
-        Chunker = new FastCdc(config.Chunker.Parameters, GearTable.FromSeed(config.Chunker.GearSeed));
+        try
+        {
+            config.Chunker.Parameters.Validate();
+            Chunker = new FastCdc(config.Chunker.Parameters, GearTable.FromSeed(config.Chunker.GearSeed));
+        }
+        catch (Exception e) when (e is UsageException or ArgumentException)
+        {
+            throw new CorruptDataException($"config: invalid chunker parameters ({e.Message})");
+        }
     }
 
     public IStorageBackend Backend { get; }
