@@ -53,7 +53,11 @@ internal sealed class PackStaging : IDisposable
 
     public void Dispose()
     {
-        _file.Dispose();
+        // Disposing flushes what is still buffered; on a full disk that fails again. The file is being
+        // discarded, so that must neither hide the first error nor escape (callers dispose in finally blocks).
+        try { _file.Dispose(); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
         _hash.Dispose();
         try { File.Delete(Path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
