@@ -18,7 +18,9 @@ public sealed class Archiver
 {
     private readonly Repository.Repository _repo;
     private readonly BackupOptions _options;
+    private const int MaxPendingEntries = 256;
     private readonly SemaphoreSlim _fileSlots;
+    private readonly SemaphoreSlim _pendingEntries = new(MaxPendingEntries);
     private readonly BufferPool _chunkBuffers;
     private readonly NodeFactory _nodes = new();
     private readonly List<SourceError> _errors = new();
@@ -145,16 +147,14 @@ public sealed class Archiver
         return node;
     }
 
-    private async Task<Node?> SaveEntryAsync(string path, string name, Node? parentNode, CancellationToken ct)
+    private Task<Node?> SaveEntryAsync(string path, string name, Node? parentNode, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        FileStatus st;
-        try
-        {
-            if (!Posix.TryLStat(path, out st)) { AddError(path, "vanished before it could be read"); return null; }
-        }
-        catch (PosixException e) { AddError(path, e.Message); return null; }
+        return TryStat(path, out var st) ? SaveEntryAsync(path, name, st, parentNode, ct) : Task.FromResult<Node?>(null);
+    }
 
+    private async Task<Node?> SaveEntryAsync(string path, string name, FileStatus st, Node? parentNode, CancellationToken ct)
+    {
         Node node;
         try { node = _nodes.Create(name, path, st); }
         catch (PosixException e) { AddError(path, e.Message); return null; }
@@ -171,6 +171,21 @@ public sealed class Archiver
         }
     }
 
+    private bool TryStat(string path, out FileStatus st)
+    {
+        try
+        {
+            if (Posix.TryLStat(path, out st)) return true;
+            AddError(path, "vanished before it could be read");
+        }
+        catch (PosixException e)
+        {
+            AddError(path, e.Message);
+            st = default;
+        }
+        return false;
+    }
+
     private async Task SaveDirectoryAsync(string path, Node node, Node? parentNode, CancellationToken ct)
     {
         Interlocked.Increment(ref _dirs);
@@ -185,17 +200,33 @@ public sealed class Archiver
         {
             AddError(path, e is UnauthorizedAccessException ? "permission denied" : e.Message);
         }
+        names.Sort(StringComparer.Ordinal);
         var children = new List<Task<Node?>>(names.Count);
         foreach (var name in names)
         {
             var childPath = path + "/" + name;
-            if (_options.Excludes.Matches(childPath)) continue;
-            children.Add(SaveEntryAsync(childPath, name, parentTree?.Find(name), ct));
+            if (_options.Excludes.Matches(childPath) || !TryStat(childPath, out var st)) continue;
+            var parentChild = parentTree?.Find(name);
+            if (st.Kind == FileKind.Directory)
+            {
+                children.Add(SaveEntryAsync(childPath, name, st, parentChild, ct));
+                continue;
+            }
+            // Bounds how far the walk runs ahead of the workers: memory stays flat however many files there are.
+            // Only non-directories take a permit, so a directory waiting for its children never holds one.
+            await _pendingEntries.WaitAsync(ct).ConfigureAwait(false);
+            children.Add(ReleasePermitWhenDone(SaveEntryAsync(childPath, name, st, parentChild, ct)));
         }
         var tree = new Tree();
         foreach (var child in await Task.WhenAll(children).ConfigureAwait(false))
             if (child is not null) tree.Nodes.Add(child);
         node.Subtree = SaveTree(tree);
+    }
+
+    private async Task<Node?> ReleasePermitWhenDone(Task<Node?> entry)
+    {
+        try { return await entry.ConfigureAwait(false); }
+        finally { _pendingEntries.Release(); }
     }
 
     private async Task<bool> SaveFileAsync(string path, Node node, FileStatus st, Node? parentNode, CancellationToken ct)
@@ -291,7 +322,7 @@ public sealed class Archiver
     private async Task<Tree?> TryLoadTreeAsync(BlobId id, CancellationToken ct)
     {
         // A damaged parent only costs re-reading files, never the backup.
-        try { return await _repo.LoadTreeAsync(id, ct).ConfigureAwait(false); }
+        try { return await _repo.LoadTreeAsync(id, ct, cache: false).ConfigureAwait(false); }
         catch (StrataException) { return null; }
     }
 

@@ -193,11 +193,15 @@ public sealed class Repository : IDisposable
         if (Key.ComputeBlobId(destination) != id) throw new CorruptDataException($"{what}: content does not match its id");
     }
 
-    public async Task<Tree> LoadTreeAsync(BlobId id, CancellationToken ct = default)
+    /// <summary>
+    /// Loads a tree. Browsing commands revisit trees and keep them in a bounded cache; a backup reads
+    /// each parent tree once and passes <paramref name="cache"/> false so memory does not grow with the tree count.
+    /// </summary>
+    public async Task<Tree> LoadTreeAsync(BlobId id, CancellationToken ct = default, bool cache = true)
     {
         if (_treeCache.TryGetValue(id, out var cached)) return cached;
         var tree = Tree.Deserialize(await ReadBlobAsync(id, ct).ConfigureAwait(false), $"tree {id.ToShortString()}");
-        if (_treeCache.Count < 4096) _treeCache.TryAdd(id, tree);
+        if (cache && _treeCache.Count < 1024) _treeCache.TryAdd(id, tree);
         return tree;
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using Strata.Chunking;
 using Strata.Repository;
 using Strata.Snapshots;
@@ -15,8 +16,12 @@ internal static class DeltaFileWriter
 {
     private readonly record struct LocalChunk(long Offset, int Length);
 
+    /// <param name="allowInPlace">
+    /// False when the file has other names (hard links, perhaps outside the target): then it is rebuilt
+    /// beside the old one and renamed over it, so that only this name gets the new content.
+    /// </param>
     public static async Task<bool> TryUpdateAsync(Repository.Repository repo, BlobFetcher fetcher, string path, Node node,
-        Action<long> addWritten, CancellationToken ct)
+        bool allowInPlace, Action<long> addWritten, CancellationToken ct)
     {
         var content = node.Content ?? [];
         var local = IndexLocalChunks(repo, path);
@@ -33,9 +38,11 @@ internal static class DeltaFileWriter
             offset += length;
         }
 
-        if (inPlaceOnly)
+        // A read-only file (mode 0444 restored from the snapshot) cannot be opened for writing by its
+        // non-root owner; renaming a new file over it only needs the folder to be writable.
+        if (inPlaceOnly && allowInPlace && TryOpenForWriting(path) is { } handle)
         {
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+            using var _ = handle;
             foreach (var (id, at, length) in wanted)
             {
                 if (local.TryGetValue(id, out var existing) && existing.Offset == at) continue;
@@ -78,6 +85,12 @@ internal static class DeltaFileWriter
         {
             if (File.Exists(temp)) File.Delete(temp);
         }
+    }
+
+    private static SafeFileHandle? TryOpenForWriting(string path)
+    {
+        try { return File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite); }
+        catch (UnauthorizedAccessException) { return null; }
     }
 
     private static Dictionary<BlobId, LocalChunk> IndexLocalChunks(Repository.Repository repo, string path)

@@ -170,7 +170,7 @@ public sealed class Restorer
                 Interlocked.Increment(ref _filesUnchanged);
                 return;
             }
-            if (await DeltaFileWriter.TryUpdateAsync(_repo, _fetcher, item.TargetPath, node, n => Interlocked.Add(ref _bytesWritten, n), ct).ConfigureAwait(false))
+            if (await DeltaFileWriter.TryUpdateAsync(_repo, _fetcher, item.TargetPath, node, allowInPlace: existing.LinkCount == 1, n => Interlocked.Add(ref _bytesWritten, n), ct).ConfigureAwait(false))
             {
                 Interlocked.Increment(ref _filesRestored);
                 return;

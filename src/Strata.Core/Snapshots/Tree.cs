@@ -42,9 +42,22 @@ public sealed class Tree
         }
     }
 
+    /// <summary>
+    /// The node called <paramref name="name"/>, by binary search: stored trees are sorted by name, and
+    /// a backup looks up every entry of a directory in the parent's tree (linear search would make
+    /// large directories quadratic). An unsorted tree, which only damage can produce, may miss names.
+    /// </summary>
     public Node? Find(string name)
     {
-        foreach (var node in Nodes) if (node.Name == name) return node;
+        int low = 0, high = Nodes.Count - 1;
+        while (low <= high)
+        {
+            int mid = (low + high) >>> 1;
+            int c = string.CompareOrdinal(Nodes[mid].Name, name);
+            if (c == 0) return Nodes[mid];
+            if (c < 0) low = mid + 1;
+            else high = mid - 1;
+        }
         return null;
     }
 }

@@ -135,6 +135,81 @@ public sealed class DeltaRestoreTests(ITestOutputHelper output) : IDisposable
         Assert.True(Field(result, "bytes_read") > 3_000_000);
     }
 
+    [Fact]
+    public void Delta_restore_never_writes_into_a_file_that_is_hard_linked_from_outside_the_target()
+    {
+        var tree = _ws.Tree("src").RandomFile("data.bin", 4_000_000, seed: 1).File("other.txt", "other");
+        _ws.Init();
+        var first = (string)_ws.Backup(tree.Root)["snapshot_id"]!;
+        tree.Overwrite("data.bin", 1_000_000, "edited"u8.ToArray());
+        var second = (string)_ws.Backup(tree.Root)["snapshot_id"]!;
+        var target = _ws.PathOf("out");
+        _ws.Cli.Run("restore", first, "--target", target).ShouldSucceed();
+        var restored = CliWorkspace.Restored(target, tree.Root);
+        // A copy made with hard links (cp -al, rsnapshot): the old version lives on outside the target.
+        var outsideCopy = _ws.PathOf("previous-version.bin");
+        Posix.Link(Path.Combine(restored, "data.bin"), outsideCopy);
+        var before = TreeComparison.HashFile(outsideCopy);
+
+        _ws.Cli.Run("restore", second, "--target", target, "--delta").ShouldSucceed();
+
+        Assert.True(before == TreeComparison.HashFile(outsideCopy), "delta restore wrote into a file outside the target through a hard link");
+        TreeComparison.AssertSame(tree.Root, restored);
+    }
+
+    [Fact]
+    public void Delta_restore_by_an_unprivileged_user_updates_read_only_files()
+    {
+        if (Posix.EffectiveUid != 0 || !File.Exists("/usr/bin/setpriv"))
+        {
+            output.WriteLine("needs root and setpriv to run the restore as an unprivileged user; not run");
+            return;
+        }
+        var tree = _ws.Tree("src").RandomFile("generated.bin", 2_000_000, seed: 1).Mode("generated.bin", "444");
+        _ws.Init();
+        var first = (string)_ws.Backup(tree.Root)["snapshot_id"]!;
+        tree.Mode("generated.bin", "644").Overwrite("generated.bin", 100, "regenerated"u8.ToArray()).Mode("generated.bin", "444");
+        var second = (string)_ws.Backup(tree.Root)["snapshot_id"]!;
+        OpenUpForEveryone(_ws.Root);
+        var nobody = _ws.Cli.WithPrefix("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups").WithEnvironment("HOME", _ws.Root);
+        var target = _ws.PathOf("out");
+        nobody.Run("restore", first, "--target", target).ShouldSucceed();
+
+        nobody.Run("restore", second, "--target", target, "--delta").ShouldSucceed();
+
+        var restored = Path.Combine(CliWorkspace.Restored(target, tree.Root), "generated.bin");
+        Assert.Equal(TreeComparison.HashFile(tree.PathOf("generated.bin")), TreeComparison.HashFile(restored));
+        Assert.Equal(Convert.ToUInt32("444", 8), Posix.LStat(restored).Permissions);
+    }
+
+    [Fact]
+    public void Delta_restore_replaces_entries_whose_type_changed()
+    {
+        var tree = _ws.Tree("src").File("was-dir", "now a file").Directory("was-file").File("was-file/inside.txt", "inside")
+            .Symlink("was-regular", "target.txt").File("target.txt", "t").File("was-link", "regular now");
+        _ws.Init();
+        _ws.Backup(tree.Root);
+        var target = _ws.PathOf("out");
+        var restored = CliWorkspace.Restored(target, tree.Root);
+        var old = new TreeBuilder(restored);
+        old.File("was-dir/deep/file.txt", "old").File("was-file", "old file").File("was-regular", "old").Symlink("was-link", "target.txt");
+
+        _ws.Cli.Run("restore", "latest", "--target", target, "--delta").ShouldSucceed();
+
+        TreeComparison.AssertSame(tree.Root, restored);
+    }
+
+    private static void OpenUpForEveryone(string directory)
+    {
+        Posix.Chmod(directory, Convert.ToUInt32("777", 8));
+        foreach (var entry in Directory.EnumerateFileSystemEntries(directory))
+        {
+            var st = Posix.LStat(entry);
+            if (st.Kind == FileKind.Directory) OpenUpForEveryone(entry);
+            else if (st.Kind == FileKind.Regular && st.Permissions != Convert.ToUInt32("444", 8)) Posix.Chmod(entry, Convert.ToUInt32("666", 8));
+        }
+    }
+
     private static byte[] TestBytes(int length, int seed)
     {
         var bytes = new byte[length];

@@ -27,6 +27,7 @@ public sealed class DiskFullTests(ITestOutputHelper output) : IDisposable
 
         var full = cli.Run("backup", tree.Root).ShouldExitWith(1).ShouldNotShowStackTrace();
 
+        output.WriteLine(full.StdErr);
         Assert.Contains("space", full.StdErr, StringComparison.OrdinalIgnoreCase);
         Assert.True(full.StdErrLines.Count() <= 3, "a full disk should be reported in a line or two\n" + full.Describe());
         cli.Run("check", "--read-data").ShouldSucceed();

@@ -108,6 +108,7 @@ public sealed class CliProcess : IDisposable
     private readonly Task<string> _stdout;
     private readonly Task<string> _stderr;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly Task<TimeSpan> _exitedAfter;
     private readonly IReadOnlyList<string> _args;
     private volatile bool _killed;
 
@@ -119,6 +120,7 @@ public sealed class CliProcess : IDisposable
         _process.StandardInput.Close();
         _stdout = _process.StandardOutput.ReadToEndAsync();
         _stderr = _process.StandardError.ReadToEndAsync();
+        _exitedAfter = _process.WaitForExitAsync().ContinueWith(_ => _clock.Elapsed, TaskScheduler.Default);
     }
 
     public int Id => _process.Id;
@@ -154,7 +156,8 @@ public sealed class CliProcess : IDisposable
     {
         var stdout = await _stdout.ConfigureAwait(false);
         var stderr = await _stderr.ConfigureAwait(false);
-        return new CliResult(_args, _process.ExitCode, stdout, stderr, _clock.Elapsed, _killed);
+        var duration = await _exitedAfter.ConfigureAwait(false);
+        return new CliResult(_args, _process.ExitCode, stdout, stderr, duration, _killed);
     }
 
     public void Dispose()
