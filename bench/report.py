@@ -26,8 +26,16 @@ def load(path):
         if len(parts) != 4:
             continue
         run, tool, key, val = parts
-        keep_str = key.endswith(("snapshot_id", "version", "verify"))
-        runs.setdefault(tool, {}).setdefault(int(run), {})[key] = val if keep_str else num(val)
+        if key == "stats_json":  # the tool's own `stats --json` output, kept as is
+            try:
+                v = json.loads(val)
+            except ValueError:
+                v = val
+        elif key.endswith(("snapshot_id", "version", "verify")):
+            v = val
+        else:
+            v = num(val)
+        runs.setdefault(tool, {}).setdefault(int(run), {})[key] = v
     for per_tool in runs.values():
         for r in per_tool.values():
             rss = [r.get("s2.backup_rss_kb"), r.get("s3.backup_rss_kb")]
@@ -80,7 +88,7 @@ def main():
     med = {}
     for t in tools:
         keys = sorted({k for r in runs[t].values() for k in r})
-        med[t] = {k: median([r.get(k) for r in runs[t].values()]) for k in keys}
+        med[t] = {k: median([r.get(k) for r in runs[t].values()]) for k in keys if k != "stats_json"}
 
     def g(t, k):
         return med[t].get(k)

@@ -317,7 +317,11 @@ bench_tool() {
     log "  backup s$s: ${T_SEC} s, $((T_KB * 1024 / 1000000)) MB peak RSS, repository +$(((size - prev_size) / 1000000)) MB"
   done
   rec repo_final_bytes "$(dusb "$REPO")"
-  tool_stats >"$LOG/stats.json" 2>"$LOG/stats.err" || log "  (stats failed, ignored; see $LOG/stats.err)"
+  if tool_stats >"$LOG/stats.json" 2>"$LOG/stats.err"; then
+    rec stats_json "$(tr -d '\n\t' <"$LOG/stats.json")"
+  else
+    log "  (stats failed, ignored; see $LOG/stats.err)"
+  fi
 
   local latest=latest; [[ $TOOL == borg ]] && latest=s3
   local r
