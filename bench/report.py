@@ -88,7 +88,8 @@ def main():
     med = {}
     for t in tools:
         keys = sorted({k for r in runs[t].values() for k in r})
-        med[t] = {k: median([r.get(k) for r in runs[t].values()]) for k in keys if k != "stats_json"}
+        med[t] = {k: median([r.get(k) for r in runs[t].values()]) for k in keys
+                  if k != "stats_json" and not k.endswith("snapshot_id")}
 
     def g(t, k):
         return med[t].get(k)
@@ -207,7 +208,7 @@ def main():
         "tools": tools,
         "units": {"time": "s", "rss": "KiB (peak RSS from /usr/bin/time %M)", "bytes": "bytes"},
         "median": med,
-        "ratios_vs_restic": {t: {k: ratio(t, k, "x") for k, *_ in rows if k} for t in others},
+        "ratios_vs_restic": {t: {k: ratio(t, k, "x") for _, k, *_ in rows if k} for t in others},
         "runs": {t: [dict(run=n, **v) for n, v in sorted(runs[t].items())] for t in tools},
         "table": table,
     }

@@ -118,16 +118,28 @@ else
   echo "$DS_HASH" >"$DATA/pristine.ok"
 fi
 
-# The ./strata launcher rebuilds when src/ changes. So that no timed step ever includes a build
-# (and a concurrent edit cannot swap the binary mid-run), build once now and run a private copy
-# of the build output. An explicit STRATA=... is used as given.
+# The ./strata launcher rebuilds when src/ changes, and it sets runtime knobs (e.g. GC settings)
+# before it execs the binary. So that no timed step ever includes a build, and an edit made
+# during the run cannot swap the binary, build once now, then snapshot the launcher, its build
+# inputs and its build output into $DATA/strata-snap and run that copy's launcher: it finds its
+# build up to date and execs it with the launcher's own settings. An explicit STRATA=... is used
+# as given.
 if has_tool strata && [[ -z $STRATA_SET ]]; then
-  log "building strata (./strata version) and copying the build to $DATA/strata-bin"
+  log "building strata (./strata version) and snapshotting it into $DATA/strata-snap"
   "$STRATA" version >&2 || die "./strata version failed"
-  [[ -x $ROOT/.build/cli/strata ]] || die "no built binary at $ROOT/.build/cli/strata"
-  rm -rf "$DATA/strata-bin"
-  cp -a "$ROOT/.build/cli" "$DATA/strata-bin"
-  STRATA=$DATA/strata-bin/strata
+  [[ -x $ROOT/.build/cli/strata && -f $ROOT/.build/cli.stamp ]] || die "no build at $ROOT/.build/cli"
+  SNAP=$DATA/strata-snap
+  rm -rf "$SNAP"; mkdir -p "$SNAP/.build"
+  cp -a "$ROOT/strata" "$ROOT/src" "$SNAP/"
+  for f in "$ROOT"/*.props "$ROOT"/*.slnx "$ROOT"/global.json "$ROOT"/[Nn]u[Gg]et.[Cc]onfig; do
+    [[ -e $f ]] && cp -a "$f" "$SNAP/"
+  done
+  cp -a "$ROOT/.build/cli" "$ROOT/.build/cli.stamp" "$SNAP/.build/"
+  STRATA=$SNAP/strata
+  "$STRATA" version >&2 || die "$STRATA version failed"   # rebuilds here (untimed) if src changed meanwhile
+  stamp_before=$(stat -c %Y.%s "$SNAP/.build/cli.stamp")
+  "$STRATA" version >/dev/null 2>&1
+  [[ $(stat -c %Y.%s "$SNAP/.build/cli.stamp") == "$stamp_before" ]] || die "$STRATA rebuilds on every call"
 fi
 
 SRC_PATHS=("$WORK/tree")

@@ -23,16 +23,20 @@ internal static class StatsCommand
 
             var treeTotals = new Dictionary<BlobId, (long Files, long Bytes)>();
             var referenced = new HashSet<BlobId>();
+            var trees = new HashSet<BlobId>();
             long logical = 0, files = 0;
             foreach (var s in snapshots)
             {
-                var (n, bytes) = await WalkAsync(repo, s.Tree, treeTotals, referenced, ct);
+                var (n, bytes) = await WalkAsync(repo, s.Tree, treeTotals, referenced, trees, ct);
                 files += n;
                 logical += bytes;
             }
-            long uniqueRaw = 0, uniqueStored = 0;
+            // Ratios compare file contents only: trees are metadata, which the logical size does not count either.
+            long uniqueRaw = 0, uniqueStored = 0, treeStored = 0;
             foreach (var id in referenced)
                 if (repo.Index.TryGet(id, out var loc)) { uniqueRaw += loc.RawLength; uniqueStored += loc.Length; }
+            foreach (var id in trees)
+                if (repo.Index.TryGet(id, out var loc)) treeStored += loc.Length;
             long repositoryBytes = 0;
             foreach (var folder in new[] { Layout.DataFolder, Layout.IndexFolder, Layout.SnapshotsFolder, Layout.KeysFolder })
                 await foreach (var obj in repo.Backend.ListAsync(folder, ct)) repositoryBytes += obj.Size;
@@ -50,7 +54,8 @@ internal static class StatsCommand
                     ["total_uncompressed_size"] = uniqueRaw,
                     ["total_blob_stored_size"] = uniqueStored,
                     ["stored_bytes"] = repositoryBytes,
-                    ["total_blob_count"] = referenced.Count,
+                    ["total_blob_count"] = referenced.Count + trees.Count,
+                    ["tree_stored_size"] = treeStored,
                     ["index_blob_count"] = repo.Index.BlobCount,
                     ["pack_count"] = repo.Index.PackCount,
                     ["deduplication_ratio"] = Math.Round(dedup, 3),
@@ -63,7 +68,7 @@ internal static class StatsCommand
             Console.Out.WriteLine($"files (all snapshots):     {files}");
             Console.Out.WriteLine($"logical size:              {Terminal.Bytes(logical)}");
             Console.Out.WriteLine($"unique data, uncompressed: {Terminal.Bytes(uniqueRaw)} in {referenced.Count} blobs");
-            Console.Out.WriteLine($"unique data, stored:       {Terminal.Bytes(uniqueStored)}");
+            Console.Out.WriteLine($"unique data, stored:       {Terminal.Bytes(uniqueStored)} (+ {Terminal.Bytes(treeStored)} of directory metadata in {trees.Count} trees)");
             Console.Out.WriteLine($"repository size:           {Terminal.Bytes(repositoryBytes)} ({repo.Index.PackCount} packs)");
             Console.Out.WriteLine($"deduplication ratio:       {dedup:0.00}x");
             Console.Out.WriteLine($"compression ratio:         {compression:0.00}x");
@@ -72,17 +77,17 @@ internal static class StatsCommand
     }
 
     private static async Task<(long Files, long Bytes)> WalkAsync(Repository.Repository repo, BlobId treeId,
-        Dictionary<BlobId, (long, long)> memo, HashSet<BlobId> referenced, CancellationToken ct)
+        Dictionary<BlobId, (long, long)> memo, HashSet<BlobId> referenced, HashSet<BlobId> trees, CancellationToken ct)
     {
         if (memo.TryGetValue(treeId, out var known)) return known;
-        referenced.Add(treeId);
+        trees.Add(treeId);
         var tree = await repo.LoadTreeAsync(treeId, ct);
         long files = 0, bytes = 0;
         foreach (var node in tree.Nodes)
         {
             if (node.IsDirectory && node.Subtree is { } sub)
             {
-                var (f, b) = await WalkAsync(repo, sub, memo, referenced, ct);
+                var (f, b) = await WalkAsync(repo, sub, memo, referenced, trees, ct);
                 files += f;
                 bytes += b;
             }

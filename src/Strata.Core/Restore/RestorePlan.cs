@@ -10,19 +10,30 @@ namespace Strata.Restore;
 /// </summary>
 internal sealed class RestorePlan
 {
-    public sealed record Item(string SnapshotPath, string TargetPath, Node Node, int Depth);
+    public sealed record Item(string TargetPath, Node Node, int Depth, int TargetLength)
+    {
+        /// <summary>Derived, not stored: a plan holds one item per restored entry, so every byte per item counts.</summary>
+        public string SnapshotPath => TargetPath[TargetLength..];
+    }
+
+    private int _targetLength;
+    private bool _collectContents;
 
     public List<Item> Items { get; } = new();
     public List<string> Errors { get; } = new();
     /// <summary>For each restored directory, the names the snapshot has in it (for --delete).</summary>
     public Dictionary<string, HashSet<string>> DirectoryContents { get; } = new(StringComparer.Ordinal);
 
-    public static async Task<RestorePlan> BuildAsync(Repository.Repository repo, Snapshot snapshot, string target, PathPatternSet? includes, CancellationToken ct)
+    /// <param name="collectContents">Fill <see cref="DirectoryContents"/> (only --delete needs it).</param>
+    public static async Task<RestorePlan> BuildAsync(Repository.Repository repo, Snapshot snapshot, string target, PathPatternSet? includes,
+        bool collectContents, CancellationToken ct)
     {
-        var plan = new RestorePlan();
-        var root = await repo.LoadTreeAsync(snapshot.Tree, ct).ConfigureAwait(false);
-        plan.DirectoryContents[target] = root.Nodes.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
-        await plan.WalkAsync(repo, root, "", target, 0, includes, ct).ConfigureAwait(false);
+        // Restoring into "/" puts /tmp at "/tmp", not "//tmp".
+        var prefix = target == "/" ? "" : target;
+        var plan = new RestorePlan { _targetLength = prefix.Length, _collectContents = collectContents };
+        var root = await repo.LoadTreeAsync(snapshot.Tree, ct, cache: false).ConfigureAwait(false);
+        if (collectContents) plan.DirectoryContents[target] = root.Nodes.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        await plan.WalkAsync(repo, root, "", prefix, 0, includes, ct).ConfigureAwait(false);
         return plan;
     }
 
@@ -50,20 +61,20 @@ internal sealed class RestorePlan
             bool included = includes is null || includes.Matches(snapshotPath);
             if (node.IsDirectory)
             {
-                var item = new Item(snapshotPath, targetPath, node, depth);
+                var item = new Item(targetPath, node, depth, _targetLength);
                 int index = Items.Count;
                 Items.Add(item);
                 Tree? subtree = null;
                 if (node.Subtree is { } id)
                 {
-                    try { subtree = await repo.LoadTreeAsync(id, ct).ConfigureAwait(false); }
+                    try { subtree = await repo.LoadTreeAsync(id, ct, cache: false).ConfigureAwait(false); }
                     catch (Errors.StrataException e) { Errors.Add($"{snapshotPath}: {e.Message}"); }
                 }
                 bool below = subtree is not null && await WalkAsync(repo, subtree, snapshotPath, targetPath, depth + 1, included ? null : includes, ct).ConfigureAwait(false);
                 if (included || below)
                 {
                     any = true;
-                    if (included) DirectoryContents[targetPath] = subtree?.Nodes.Select(n => n.Name).ToHashSet(StringComparer.Ordinal) ?? new();
+                    if (included && _collectContents) DirectoryContents[targetPath] = subtree?.Nodes.Select(n => n.Name).ToHashSet(StringComparer.Ordinal) ?? new();
                 }
                 else
                 {
@@ -72,7 +83,7 @@ internal sealed class RestorePlan
             }
             else if (included)
             {
-                Items.Add(new Item(snapshotPath, targetPath, node, depth));
+                Items.Add(new Item(targetPath, node, depth, _targetLength));
                 any = true;
             }
         }

@@ -22,6 +22,7 @@ public sealed class Restorer
     private readonly List<string> _errors = new();
     private readonly List<string> _warnings = new();
     private readonly bool _isRoot = Posix.EffectiveUid == 0;
+    private readonly HashSet<string> _createdDirectories = new(StringComparer.Ordinal);
     private long _bytesWritten, _filesRestored, _filesUnchanged, _deleted, _verified, _totalBytes;
 
     public Restorer(Repository.Repository repo, Snapshot snapshot, RestoreOptions options)
@@ -46,7 +47,7 @@ public sealed class Restorer
             throw new UsageException($"cannot create the target {target}: {e.Message}");
         }
         await _repo.LoadIndexAsync(ct).ConfigureAwait(false);
-        var plan = await RestorePlan.BuildAsync(_repo, _snapshot, target, _options.Includes, ct).ConfigureAwait(false);
+        var plan = await RestorePlan.BuildAsync(_repo, _snapshot, target, _options.Includes, collectContents: _options.Delete, ct).ConfigureAwait(false);
         _errors.AddRange(plan.Errors);
 
         var directories = new List<RestorePlan.Item>();
@@ -77,18 +78,26 @@ public sealed class Restorer
 
         if (_options.Delete) DeleteExtraEntries(plan, readyDirectories);
 
-        await Parallel.ForEachAsync(files.Where(f => readyDirectories.Contains(ParentOf(f.TargetPath))),
-            new ParallelOptions { MaxDegreeOfParallelism = _options.Workers, CancellationToken = ct },
-            async (item, token) =>
+        // Workers take whole directories, largest first: two threads creating files in one directory
+        // contend for its lock in the kernel, which measurably slows file creation.
+        var byDirectory = files.Where(f => readyDirectories.Contains(ParentOf(f.TargetPath)))
+            .GroupBy(f => ParentOf(f.TargetPath), StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count())
+            .ToList();
+        await Parallel.ForEachAsync(byDirectory, new ParallelOptions { MaxDegreeOfParallelism = _options.Workers, CancellationToken = ct },
+            async (group, token) =>
             {
-                try
+                foreach (var item in group)
                 {
-                    await RestoreFileAsync(item, token).ConfigureAwait(false);
-                    ApplyMetadata(item);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or StrataException)
-                {
-                    AddError($"{item.SnapshotPath}: {Describe(e)}");
+                    try
+                    {
+                        await RestoreFileAsync(item, token).ConfigureAwait(false);
+                        ApplyMetadata(item);
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or StrataException)
+                    {
+                        AddError($"{item.SnapshotPath}: {Describe(e)}");
+                    }
                 }
             }).ConfigureAwait(false);
 
@@ -124,7 +133,8 @@ public sealed class Restorer
     // ---- directories -----------------------------------------------------------------------
 
     /// <summary>Makes <paramref name="path"/> a real directory: anything else there (a symlink above all) is removed, never followed.</summary>
-    private static void EnsureDirectory(string path)
+    /// <summary>Directories this restore created: nothing can be in the way inside them, which saves a stat per file.</summary>
+    private void EnsureDirectory(string path)
     {
         if (Posix.TryLStat(path, out var st))
         {
@@ -133,6 +143,7 @@ public sealed class Restorer
         }
         Directory.CreateDirectory(path);
         if (Posix.LStat(path).Kind != FileKind.Directory) throw new IOException($"{path} is not a directory after creating it");
+        _createdDirectories.Add(path);
     }
 
     private void DeleteExtraEntries(RestorePlan plan, HashSet<string> readyDirectories)
@@ -176,26 +187,29 @@ public sealed class Restorer
                 return;
             }
         }
-        RemoveExisting(item.TargetPath, keepDirectory: false);
-        // CreateNew is O_CREAT|O_EXCL: it never follows a symlink that appears at the last moment.
-        using var handle = File.OpenHandle(item.TargetPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        if (!_createdDirectories.Contains(ParentOf(item.TargetPath))) RemoveExisting(item.TargetPath, keepDirectory: false);
+        // O_CREAT|O_EXCL|O_NOFOLLOW: never follows a symlink that appears at the last moment. Mode comes with the metadata.
+        using var handle = Posix.CreateExclusive(item.TargetPath, 0x180);
         await WriteContentAsync(handle, content, node.Size, ct).ConfigureAwait(false);
         Interlocked.Increment(ref _filesRestored);
     }
 
     private async Task WriteContentAsync(SafeFileHandle handle, List<BlobId> content, long size, CancellationToken ct)
     {
-        long offset = 0;
+        long offset = 0, end = 0;
         foreach (var id in content)
         {
             int zeros = _fetcher.ZeroLength(id);
             if (zeros >= 0) { offset += zeros; continue; }
             using var blob = await _fetcher.FetchAsync(id, ct).ConfigureAwait(false);
-            Interlocked.Add(ref _bytesWritten, await SparseWriter.WriteAsync(handle, blob.Data, offset, ct).ConfigureAwait(false));
+            var (written, lastEnd) = await SparseWriter.WriteAsync(handle, blob.Data, offset, ct).ConfigureAwait(false);
+            Interlocked.Add(ref _bytesWritten, written);
+            if (lastEnd >= 0) end = lastEnd;
             offset += blob.Length;
         }
         if (offset != size) AddWarning($"content length {offset} differs from the recorded size {size}");
-        RandomAccess.SetLength(handle, offset);
+        // A trailing hole needs the size set explicitly; a file written up to its end already has it.
+        if (end != offset) RandomAccess.SetLength(handle, offset);
     }
 
     private void VerifyFile(RestorePlan.Item item)

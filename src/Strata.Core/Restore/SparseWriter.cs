@@ -11,10 +11,13 @@ internal static class SparseWriter
 {
     private const int BlockSize = 4096;
 
-    /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/>; returns the bytes actually written.</summary>
-    public static async ValueTask<long> WriteAsync(SafeFileHandle handle, ReadOnlyMemory<byte> data, long offset, CancellationToken ct)
+    /// <summary>
+    /// Writes <paramref name="data"/> at <paramref name="offset"/>; returns the bytes actually written
+    /// and the file offset where the last write ended (-1 when nothing was written).
+    /// </summary>
+    public static async ValueTask<(long Written, long End)> WriteAsync(SafeFileHandle handle, ReadOnlyMemory<byte> data, long offset, CancellationToken ct)
     {
-        long written = 0;
+        long written = 0, end = -1;
         int position = 0;
         while (position < data.Length)
         {
@@ -35,7 +38,8 @@ internal static class SparseWriter
             }
             await RandomAccess.WriteAsync(handle, data[runStart..position], offset + runStart, ct).ConfigureAwait(false);
             written += position - runStart;
+            end = offset + position;
         }
-        return written;
+        return (written, end);
     }
 }

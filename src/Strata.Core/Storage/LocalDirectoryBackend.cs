@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using Microsoft.Win32.SafeHandles;
 using Strata.Errors;
 using Strata.Platform;
 
@@ -12,7 +14,9 @@ namespace Strata.Storage;
 public sealed class LocalDirectoryBackend : IStorageBackend
 {
     private const string TempFolder = "tmp";
+    private const int MaxOpenHandles = 256;
     private readonly string _root;
+    private readonly ConcurrentDictionary<string, SafeFileHandle> _openHandles = new(StringComparer.Ordinal);
 
     public LocalDirectoryBackend(string root)
     {
@@ -108,10 +112,10 @@ public sealed class LocalDirectoryBackend : IStorageBackend
 
     public async Task ReadAsync(string name, long offset, Memory<byte> destination, CancellationToken ct = default)
     {
-        var path = PathOf(name);
+        SafeFileHandle? uncached = null;
         try
         {
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
+            var handle = OpenForReading(name, out uncached);
             int done = 0;
             while (done < destination.Length)
             {
@@ -128,6 +132,30 @@ public sealed class LocalDirectoryBackend : IStorageBackend
         {
             throw new StorageException($"cannot read {name} from {_root}: {Describe(e)}", e);
         }
+        finally
+        {
+            uncached?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Range reads (restores, mounts) hit the same packs again and again: their handles stay open.
+    /// Safe because stored objects never change (FORMAT.md I4). Past the cap, a handle serves one
+    /// read and is returned in <paramref name="uncached"/> for the caller to close.
+    /// </summary>
+    private SafeFileHandle OpenForReading(string name, out SafeFileHandle? uncached)
+    {
+        uncached = null;
+        if (_openHandles.TryGetValue(name, out var cached)) return cached;
+        var handle = File.OpenHandle(PathOf(name), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.RandomAccess);
+        if (_openHandles.Count >= MaxOpenHandles)
+        {
+            uncached = handle;
+            return handle;
+        }
+        if (_openHandles.TryAdd(name, handle)) return handle;
+        handle.Dispose();
+        return _openHandles[name];
     }
 
     public async IAsyncEnumerable<StoredObject> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken ct = default)
@@ -168,7 +196,11 @@ public sealed class LocalDirectoryBackend : IStorageBackend
         }
     }
 
-    public void Dispose() { }
+    public void Dispose()
+    {
+        foreach (var handle in _openHandles.Values) handle.Dispose();
+        _openHandles.Clear();
+    }
 
     private string PathOf(string name)
     {

@@ -183,10 +183,22 @@ public class TreeTests
     [Fact]
     public void Find_returns_the_node_with_that_exact_name_or_null()
     {
-        var tree = new Tree { Nodes = [new Node { Name = "a" }, new Node { Name = "A" }] };
+        // Stored trees are sorted by ordinal name ('A' before 'a'), which Find relies on.
+        var tree = new Tree { Nodes = [new Node { Name = "A" }, new Node { Name = "a" }] };
 
-        Assert.Same(tree.Nodes[1], tree.Find("A"));
+        Assert.Same(tree.Nodes[0], tree.Find("A"));
+        Assert.Same(tree.Nodes[1], tree.Find("a"));
         Assert.Null(tree.Find("b"));
+    }
+
+    [Fact]
+    public void Find_finds_every_name_of_a_large_deserialized_tree()
+    {
+        var names = Enumerable.Range(0, 5000).Select(i => $"file-{i * 7919 % 5000}").ToList();
+        var tree = RoundTrip(new Tree { Nodes = names.Select(n => new Node { Name = n }).ToList() });
+
+        foreach (var name in names) Assert.Equal(name, tree.Find(name)?.Name);
+        Assert.Null(tree.Find("file-5000"));
     }
 
     [Theory]
