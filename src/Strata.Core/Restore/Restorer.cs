@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 using Microsoft.Win32.SafeHandles;
 using Strata.Errors;
+using Strata.Filtering;
 using Strata.Platform;
 using Strata.Repository;
 using Strata.Snapshots;
@@ -8,13 +10,16 @@ using Strata.Snapshots;
 namespace Strata.Restore;
 
 /// <summary>
-/// Restores a snapshot below a target directory: directories first (each one checked to be a
-/// real directory, never a symlink, before anything is written inside it), file contents in
-/// parallel, then links and special files, then metadata from the deepest entry up so that
-/// directory times survive. With <see cref="RestoreOptions.Delta"/> only what differs is written.
+/// Restores a snapshot below a target directory while walking its trees, so memory does not grow
+/// with the number of files. Each directory is made a real directory (a symlink or file in the way
+/// is removed, never followed) before anything is created in it; its files go, as one batch, to a
+/// pool of workers that write contents and set metadata through the open descriptor; links and
+/// special files follow; directory metadata is applied last, deepest first, so directory times
+/// survive. With <see cref="RestoreOptions.Delta"/> only what differs is written.
 /// </summary>
 public sealed class Restorer
 {
+    private const int QueuedBatches = 32;
     private readonly Repository.Repository _repo;
     private readonly Snapshot _snapshot;
     private readonly RestoreOptions _options;
@@ -22,7 +27,10 @@ public sealed class Restorer
     private readonly List<string> _errors = new();
     private readonly List<string> _warnings = new();
     private readonly bool _isRoot = Posix.EffectiveUid == 0;
-    private readonly HashSet<string> _createdDirectories = new(StringComparer.Ordinal);
+    private readonly List<RestoreEntry> _directories = new();
+    private readonly Dictionary<(ulong, ulong), string> _firstLinks = new();
+    private readonly List<(RestoreEntry Entry, string Existing)> _laterLinks = new();
+    private int _targetLength;
     private long _bytesWritten, _filesRestored, _filesUnchanged, _deleted, _verified, _totalBytes;
 
     public Restorer(Repository.Repository repo, Snapshot snapshot, RestoreOptions options)
@@ -34,6 +42,7 @@ public sealed class Restorer
     }
 
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
+    /// <summary>Bytes of the files found so far (the total grows while the walk goes on).</summary>
     public long TotalBytes => Interlocked.Read(ref _totalBytes);
 
     public async Task<RestoreResult> RunAsync(CancellationToken ct = default)
@@ -47,78 +56,38 @@ public sealed class Restorer
             throw new UsageException($"cannot create the target {target}: {e.Message}");
         }
         await _repo.LoadIndexAsync(ct).ConfigureAwait(false);
-        var plan = await RestorePlan.BuildAsync(_repo, _snapshot, target, _options.Includes, collectContents: _options.Delete, ct).ConfigureAwait(false);
-        _errors.AddRange(plan.Errors);
+        var root = await _repo.LoadTreeAsync(_snapshot.Tree, ct, cache: false).ConfigureAwait(false);
 
-        var directories = new List<RestorePlan.Item>();
-        var files = new List<RestorePlan.Item>();
-        var others = new List<RestorePlan.Item>();
-        var firstLink = new Dictionary<(ulong, ulong), string>();
-        var laterLinks = new List<(RestorePlan.Item Item, string Existing)>();
-        foreach (var item in plan.Items)
+        // Restoring into "/" puts /tmp at "/tmp", not "//tmp".
+        var prefix = target == "/" ? "" : target;
+        _targetLength = prefix.Length;
+        var batches = Channel.CreateBounded<List<RestoreEntry>>(new BoundedChannelOptions(QueuedBatches) { SingleWriter = true });
+        var workers = Enumerable.Range(0, _options.Workers).Select(_ => Task.Run(() => RestoreBatchesAsync(batches.Reader, ct), ct)).ToArray();
+        try
         {
-            if (item.Node.IsDirectory) directories.Add(item);
-            else if (item.Node.IsFile)
-            {
-                Interlocked.Add(ref _totalBytes, item.Node.Size);
-                if (item.Node.Links > 1)
-                {
-                    var key = (item.Node.DeviceId, item.Node.Inode);
-                    if (firstLink.TryGetValue(key, out var existing)) { laterLinks.Add((item, existing)); continue; }
-                    firstLink[key] = item.TargetPath;
-                }
-                files.Add(item);
-            }
-            else others.Add(item);
+            var top = new PendingDirectory(prefix, null, null) { Created = true };
+            if (_options.Delete) DeleteExtraEntries(target, root);
+            await WalkAsync(root, top, _options.Includes, batches.Writer, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            batches.Writer.Complete();
+            await Task.WhenAll(workers).ConfigureAwait(false);
         }
 
-        var readyDirectories = new HashSet<string>(StringComparer.Ordinal) { target };
-        foreach (var dir in directories)
-            if (Guard(dir, () => EnsureDirectory(dir.TargetPath))) readyDirectories.Add(dir.TargetPath);
-
-        if (_options.Delete) DeleteExtraEntries(plan, readyDirectories);
-
-        // Workers take whole directories, largest first: two threads creating files in one directory
-        // contend for its lock in the kernel, which measurably slows file creation.
-        var byDirectory = files.Where(f => readyDirectories.Contains(ParentOf(f.TargetPath)))
-            .GroupBy(f => ParentOf(f.TargetPath), StringComparer.Ordinal)
-            .OrderByDescending(g => g.Count())
-            .ToList();
-        await Parallel.ForEachAsync(byDirectory, new ParallelOptions { MaxDegreeOfParallelism = _options.Workers, CancellationToken = ct },
-            async (group, token) =>
-            {
-                foreach (var item in group)
-                {
-                    try
-                    {
-                        await RestoreFileAsync(item, token).ConfigureAwait(false);
-                        ApplyMetadata(item);
-                    }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or StrataException)
-                    {
-                        AddError($"{item.SnapshotPath}: {Describe(e)}");
-                    }
-                }
-            }).ConfigureAwait(false);
-
-        foreach (var (item, existing) in laterLinks)
-            if (readyDirectories.Contains(ParentOf(item.TargetPath)))
-                Guard(item, () => { RemoveExisting(item.TargetPath, keepDirectory: false); Posix.Link(existing, item.TargetPath); });
-        foreach (var item in others)
-            if (readyDirectories.Contains(ParentOf(item.TargetPath)))
-                Guard(item, () => { CreateSpecial(item); ApplyMetadata(item); });
-        for (int i = directories.Count - 1; i >= 0; i--)
-            if (readyDirectories.Contains(directories[i].TargetPath)) Guard(directories[i], () => ApplyMetadata(directories[i]));
-
-        if (_options.Verify)
-            await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = _options.Workers, CancellationToken = ct },
-                (item, token) => { VerifyFile(item); return ValueTask.CompletedTask; }).ConfigureAwait(false);
+        foreach (var (entry, existing) in _laterLinks)
+            Guard(entry, () => { RemoveExisting(entry.TargetPath, keepDirectory: false); Posix.Link(existing, entry.TargetPath); });
+        for (int i = _directories.Count - 1; i >= 0; i--)
+        {
+            var dir = _directories[i];
+            Guard(dir, () => ApplyMetadata(dir));
+        }
 
         return new RestoreResult
         {
             FilesRestored = _filesRestored,
             FilesUnchanged = _filesUnchanged,
-            DirectoriesRestored = directories.Count,
+            DirectoriesRestored = _directories.Count,
             EntriesDeleted = _deleted,
             BytesRead = _fetcher.BytesRead,
             BytesWritten = BytesWritten,
@@ -130,47 +99,148 @@ public sealed class Restorer
         };
     }
 
+    // ---- walking the snapshot --------------------------------------------------------------
+
+    /// <summary>A directory of the snapshot; created on first need, so --include creates only the directories it uses.</summary>
+    private sealed class PendingDirectory(string path, Node? node, PendingDirectory? parent)
+    {
+        public string Path { get; } = path;
+        public Node? Node { get; } = node;
+        public PendingDirectory? Parent { get; } = parent;
+        public bool Created { get; set; }
+        public bool Failed { get; set; }
+        /// <summary>True when this restore made it: nothing can be in the way inside, which saves a stat per file.</summary>
+        public bool Fresh { get; set; }
+    }
+
+    private async Task WalkAsync(Tree tree, PendingDirectory directory, PathPatternSet? includes, ChannelWriter<List<RestoreEntry>> batches, CancellationToken ct)
+    {
+        var files = new List<RestoreEntry>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in tree.Nodes)
+        {
+            ct.ThrowIfCancellationRequested();
+            var snapshotDir = directory.Path[_targetLength..];
+            if (!SafeName.IsSafe(node.Name))
+            {
+                AddError($"{snapshotDir}/{node.Name.Replace("\0", "\\0")}: unsafe name in the snapshot, skipped");
+                continue;
+            }
+            var entry = new RestoreEntry(directory.Path + "/" + node.Name, node, _targetLength);
+            // Two entries under one name (say a folder and a symlink to elsewhere) would let the second
+            // replace the first mid-restore, and the first's metadata then land on the symlink's target.
+            if (!seen.Add(node.Name))
+            {
+                AddError($"{entry.SnapshotPath}: a second entry with this name in the snapshot, skipped");
+                continue;
+            }
+            bool included = includes is null || includes.Matches(entry.SnapshotPath);
+            if (node.IsDirectory)
+            {
+                var child = new PendingDirectory(entry.TargetPath, node, directory);
+                if (included && !Ensure(child)) continue;
+                Tree? subtree = null;
+                if (node.Subtree is { } id)
+                {
+                    try { subtree = await _repo.LoadTreeAsync(id, ct, cache: false).ConfigureAwait(false); }
+                    catch (StrataException e) { AddError($"{entry.SnapshotPath}: {e.Message}"); }
+                }
+                if (subtree is null) continue;
+                if (included && _options.Delete) DeleteExtraEntries(child.Path, subtree);
+                await WalkAsync(subtree, child, included ? null : includes, batches, ct).ConfigureAwait(false);
+                continue;
+            }
+            if (!included || !Ensure(directory)) continue;
+            if (node.IsFile)
+            {
+                Interlocked.Add(ref _totalBytes, node.Size);
+                if (node.Links > 1)
+                {
+                    var key = (node.DeviceId, node.Inode);
+                    if (_firstLinks.TryGetValue(key, out var first)) { _laterLinks.Add((entry, first)); continue; }
+                    _firstLinks[key] = entry.TargetPath;
+                }
+                files.Add(entry with { ParentIsFresh = directory.Fresh });
+            }
+            else
+            {
+                Guard(entry, () => { CreateSpecial(entry); ApplyMetadata(entry); });
+            }
+        }
+        // Workers take a directory's files as one batch: two threads creating files in one
+        // directory contend for its lock in the kernel, which measurably slows file creation.
+        if (files.Count > 0) await batches.WriteAsync(files, ct).ConfigureAwait(false);
+    }
+
+    private bool Ensure(PendingDirectory directory)
+    {
+        if (directory.Created) return true;
+        if (directory.Failed) return false;
+        if (directory.Parent is { } parent && !Ensure(parent)) { directory.Failed = true; return false; }
+        var entry = new RestoreEntry(directory.Path, directory.Node!, _targetLength);
+        if (Guard(entry, () => directory.Fresh = EnsureDirectory(directory.Path)))
+        {
+            directory.Created = true;
+            _directories.Add(entry);
+            return true;
+        }
+        directory.Failed = true;
+        return false;
+    }
+
+    private async Task RestoreBatchesAsync(ChannelReader<List<RestoreEntry>> batches, CancellationToken ct)
+    {
+        await foreach (var batch in batches.ReadAllAsync(ct).ConfigureAwait(false))
+            foreach (var entry in batch)
+            {
+                try
+                {
+                    await RestoreFileAsync(entry, ct).ConfigureAwait(false);
+                    if (_options.Verify) VerifyFile(entry);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or StrataException)
+                {
+                    AddError($"{entry.SnapshotPath}: {Describe(e)}");
+                }
+            }
+    }
+
     // ---- directories -----------------------------------------------------------------------
 
-    /// <summary>Makes <paramref name="path"/> a real directory: anything else there (a symlink above all) is removed, never followed.</summary>
-    /// <summary>Directories this restore created: nothing can be in the way inside them, which saves a stat per file.</summary>
-    private void EnsureDirectory(string path)
+    /// <summary>Makes <paramref name="path"/> a real directory: anything else there (a symlink above all) is removed, never followed. True when it had to be created.</summary>
+    private static bool EnsureDirectory(string path)
     {
         if (Posix.TryLStat(path, out var st))
         {
-            if (st.Kind == FileKind.Directory) return;
+            if (st.Kind == FileKind.Directory) return false;
             File.Delete(path);
         }
         Directory.CreateDirectory(path);
         if (Posix.LStat(path).Kind != FileKind.Directory) throw new IOException($"{path} is not a directory after creating it");
-        _createdDirectories.Add(path);
+        return true;
     }
 
-    private void DeleteExtraEntries(RestorePlan plan, HashSet<string> readyDirectories)
+    private void DeleteExtraEntries(string directory, Tree tree)
     {
-        foreach (var (dir, names) in plan.DirectoryContents)
+        if (!Directory.Exists(directory)) return;
+        foreach (var path in Directory.EnumerateFileSystemEntries(directory))
         {
-            if (!readyDirectories.Contains(dir)) continue;
-            foreach (var entry in Directory.EnumerateFileSystemEntries(dir))
+            if (tree.Find(Path.GetFileName(path)) is not null) continue;
+            try
             {
-                var name = Path.GetFileName(entry);
-                if (names.Contains(name)) continue;
-                try
-                {
-                    RemoveExisting(entry, keepDirectory: false);
-                    Interlocked.Increment(ref _deleted);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    AddError($"{entry}: cannot delete: {Describe(e)}");
-                }
+                RemoveExisting(path, keepDirectory: false);
+                Interlocked.Increment(ref _deleted);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                AddError($"{path}: cannot delete: {Describe(e)}");
             }
         }
     }
 
     // ---- files -----------------------------------------------------------------------------
 
-    private async Task RestoreFileAsync(RestorePlan.Item item, CancellationToken ct)
+    private async Task RestoreFileAsync(RestoreEntry item, CancellationToken ct)
     {
         var node = item.Node;
         var content = node.Content ?? [];
@@ -178,19 +248,23 @@ public sealed class Restorer
         {
             if (existing.Size == node.Size && existing.MtimeNs == node.MtimeNs)
             {
+                ApplyMetadata(item);
                 Interlocked.Increment(ref _filesUnchanged);
                 return;
             }
             if (await DeltaFileWriter.TryUpdateAsync(_repo, _fetcher, item.TargetPath, node, allowInPlace: existing.LinkCount == 1, n => Interlocked.Add(ref _bytesWritten, n), ct).ConfigureAwait(false))
             {
+                ApplyMetadata(item);
                 Interlocked.Increment(ref _filesRestored);
                 return;
             }
         }
-        if (!_createdDirectories.Contains(ParentOf(item.TargetPath))) RemoveExisting(item.TargetPath, keepDirectory: false);
-        // O_CREAT|O_EXCL|O_NOFOLLOW: never follows a symlink that appears at the last moment. Mode comes with the metadata.
+        if (!item.ParentIsFresh) RemoveExisting(item.TargetPath, keepDirectory: false);
+        // O_CREAT|O_EXCL|O_NOFOLLOW: never follows a symlink that appears at the last moment. Metadata
+        // goes through the same descriptor, so it cannot land anywhere but on this file.
         using var handle = Posix.CreateExclusive(item.TargetPath, 0x180);
         await WriteContentAsync(handle, content, node.Size, ct).ConfigureAwait(false);
+        ApplyMetadata(handle, item);
         Interlocked.Increment(ref _filesRestored);
     }
 
@@ -212,7 +286,7 @@ public sealed class Restorer
         if (end != offset) RandomAccess.SetLength(handle, offset);
     }
 
-    private void VerifyFile(RestorePlan.Item item)
+    private void VerifyFile(RestoreEntry item)
     {
         try
         {
@@ -242,7 +316,7 @@ public sealed class Restorer
 
     // ---- links, special files, metadata ----------------------------------------------------
 
-    private void CreateSpecial(RestorePlan.Item item)
+    private void CreateSpecial(RestoreEntry item)
     {
         var node = item.Node;
         var path = item.TargetPath;
@@ -260,7 +334,7 @@ public sealed class Restorer
         }
     }
 
-    private void ApplyMetadata(RestorePlan.Item item)
+    private void ApplyMetadata(RestoreEntry item)
     {
         var node = item.Node;
         var path = item.TargetPath;
@@ -279,6 +353,20 @@ public sealed class Restorer
         Posix.SetTimes(path, node.AtimeNs, node.MtimeNs);
     }
 
+    private void ApplyMetadata(SafeFileHandle handle, RestoreEntry item)
+    {
+        var node = item.Node;
+        if (_isRoot) Posix.FChown(handle, node.Uid, node.Gid, item.TargetPath);
+        Posix.FChmod(handle, node.Mode, item.TargetPath);
+        if (node.Xattrs is { } xattrs)
+            foreach (var x in xattrs)
+            {
+                try { Posix.FSetXattr(handle, x.Name, x.Value, item.TargetPath); }
+                catch (PosixException e) { AddWarning($"{item.SnapshotPath}: extended attribute {x.Name} not restored: {e.Message}"); }
+            }
+        Posix.FSetTimes(handle, node.AtimeNs, node.MtimeNs, item.TargetPath);
+    }
+
     private static void RemoveExisting(string path, bool keepDirectory)
     {
         if (!Posix.TryLStat(path, out var st)) return;
@@ -293,7 +381,7 @@ public sealed class Restorer
         }
     }
 
-    private bool Guard(RestorePlan.Item item, Action action)
+    private bool Guard(RestoreEntry item, Action action)
     {
         try { action(); return true; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or StrataException)
@@ -302,8 +390,6 @@ public sealed class Restorer
             return false;
         }
     }
-
-    private static string ParentOf(string path) => path[..path.LastIndexOf('/')] is { Length: > 0 } p ? p : "/";
 
     private static string Describe(Exception e) => e is UnauthorizedAccessException ? "permission denied" : e.Message;
 
