@@ -11,7 +11,7 @@ namespace Strata.Restore;
 /// </summary>
 internal sealed class BlobFetcher
 {
-    private const long CacheLimit = 32L << 20;
+    private const long CacheLimit = 8L << 20;
     private const int CacheableSize = 256 << 10;
     private readonly Repository.Repository _repo;
     private readonly ConcurrentDictionary<BlobId, int> _zeroBlobs = new();
@@ -21,12 +21,13 @@ internal sealed class BlobFetcher
     private long _cached;
     private long _bytesRead;
 
-    public BlobFetcher(Repository.Repository repo)
+    /// <param name="concurrency">How many blobs are in use at once: the buffers kept for reuse.</param>
+    public BlobFetcher(Repository.Repository repo, int concurrency)
     {
         _repo = repo;
         int max = repo.Config.Chunker.MaxSize;
-        _plaintextBuffers = new BufferPool(max, maxKept: 16);
-        _sealedBuffers = new BufferPool(Envelope.MaxSealedLength(max), maxKept: 16);
+        _plaintextBuffers = new BufferPool(max, maxKept: concurrency);
+        _sealedBuffers = new BufferPool(Envelope.MaxSealedLength(max), maxKept: concurrency);
     }
 
     public long BytesRead => Interlocked.Read(ref _bytesRead);

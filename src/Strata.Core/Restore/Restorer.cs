@@ -38,7 +38,7 @@ public sealed class Restorer
         _repo = repo;
         _snapshot = snapshot;
         _options = options;
-        _fetcher = new BlobFetcher(repo);
+        _fetcher = new BlobFetcher(repo, options.Workers);
     }
 
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
