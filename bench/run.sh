@@ -124,6 +124,9 @@ fi
 # inputs and its build output into $DATA/strata-snap and run that copy's launcher: it finds its
 # build up to date and execs it with the launcher's own settings. An explicit STRATA=... is used
 # as given.
+STRATA_COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+STRATA_DIRTY=False
+[[ -n $(git -C "$ROOT" status --porcelain -- src strata '*.props' 2>/dev/null) ]] && STRATA_DIRTY=True
 if has_tool strata && [[ -z $STRATA_SET ]]; then
   log "building strata (./strata version) and snapshotting it into $DATA/strata-snap"
   "$STRATA" version >&2 || die "./strata version failed"
@@ -374,8 +377,7 @@ cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
 json.dump(dict(
     date=sh("date -u +%Y-%m-%dT%H:%M:%SZ"), host=platform.node(), kernel=platform.release(),
     cpu=cpu, cores=os.cpu_count(), mem_bytes=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
-    strata_commit=sh("git -C '$ROOT' rev-parse --short HEAD"),
-    strata_dirty=bool(sh("git -C '$ROOT' status --porcelain -- src")),
+    strata_commit="$STRATA_COMMIT", strata_dirty=$STRATA_DIRTY,  # taken when the binary was snapshotted
     dataset=dict(dir="$PRISTINE", make_dataset_sha256="$DS_HASH",
                  tree_bytes=int(sh("du -sb '$PRISTINE/tree' | cut -f1") or 0),
                  sources=[p.replace("$WORK/", "") for p in "${SRC_PATHS[*]}".split()]),
