@@ -45,6 +45,7 @@ finally
     {
         var info = GC.GetGCMemoryInfo();
         Console.Error.WriteLine($"memory: allocated {GC.GetTotalAllocatedBytes() >> 20} MiB in total, peak heap {info.HeapSizeBytes >> 20} MiB, " +
-            $"committed {info.TotalCommittedBytes >> 20} MiB, gen0/1/2 collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}");
+            $"committed {info.TotalCommittedBytes >> 20} MiB, gen0/1/2 collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, " +
+            $"after last GC gen0/1/2/LOH/POH {string.Join("/", Enumerable.Range(0, 5).Select(g => info.GenerationInfo[g].SizeAfterBytes >> 20))} MiB");
     }
 }

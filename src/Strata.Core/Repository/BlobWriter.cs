@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using Strata.Errors;
 using Strata.Storage;
@@ -17,6 +18,7 @@ public sealed class BlobWriter : IAsyncDisposable
     private const int MaxEntriesPerPack = 50_000;
     private const int MaxUploadsInFlight = 2;
     private const int IndexEveryPacks = 64;
+    private const int SmallBlobLimit = 64 << 10;
 
     private readonly Repository _repo;
     private readonly ConcurrentDictionary<BlobId, byte> _claimed = new();
@@ -53,7 +55,11 @@ public sealed class BlobWriter : IAsyncDisposable
             return id;
         }
 
-        var scratch = _sealBuffers.Rent(Envelope.MaxSealedLength(plaintext.Length));
+        // Chunk-sized blobs use the few big buffers of this session; small ones (most trees, small
+        // files) the shared pool, so many directories finishing at once do not each take 2 MiB.
+        int needed = Envelope.MaxSealedLength(plaintext.Length);
+        bool small = needed <= SmallBlobLimit;
+        var scratch = small ? ArrayPool<byte>.Shared.Rent(needed) : _sealBuffers.Rent(needed);
         try
         {
             int length = Envelope.Seal(_repo.Key.Cipher, plaintext, _repo.Config.CompressionLevel, scratch);
@@ -67,7 +73,8 @@ public sealed class BlobWriter : IAsyncDisposable
         }
         finally
         {
-            _sealBuffers.Return(scratch);
+            if (small) ArrayPool<byte>.Shared.Return(scratch);
+            else _sealBuffers.Return(scratch);
         }
         Interlocked.Increment(ref _blobsAdded);
         Interlocked.Increment(ref type == BlobType.Tree ? ref _treeBlobs : ref _dataBlobs);

@@ -19,7 +19,8 @@ internal sealed class PackStaging : IDisposable
     {
         Directory.CreateDirectory(directory);
         Path = System.IO.Path.Combine(directory, $"pack-{Guid.NewGuid():N}.tmp");
-        _file = new FileStream(Path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 20);
+        // 64 KiB: below the large-object threshold, so a buffer per pack is cheap garbage, not LOH growth.
+        _file = new FileStream(Path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 << 10);
     }
 
     public string Path { get; }
