@@ -231,7 +231,7 @@ tool_init() {
   case $TOOL in
     restic) if ((RESTIC_COMPRESSION)); then untimed init t_run restic init --repository-version 2
             else untimed init t_run restic init; fi ;;
-    strata) untimed init t_run "$STRATA" init ;;
+    strata) untimed init t_run "$STRATA" init ${STRATA_INIT_FLAGS:-} ;;
     borg) untimed init t_run borg init --encryption="${BORG_ENCRYPTION:-repokey-blake2}" ;;
   esac
 }

@@ -162,8 +162,7 @@ public sealed class Archiver
         switch (st.Kind)
         {
             case FileKind.Directory:
-                await SaveDirectoryAsync(path, node, parentNode, ct).ConfigureAwait(false);
-                return node;
+                return await (await WalkDirectoryAsync(path, node, parentNode, ct).ConfigureAwait(false)).ConfigureAwait(false);
             case FileKind.Regular:
                 return await SaveFileAsync(path, node, st, parentNode, ct).ConfigureAwait(false) ? node : null;
             default:
@@ -186,7 +185,14 @@ public sealed class Archiver
         return false;
     }
 
-    private async Task SaveDirectoryAsync(string path, Node node, Node? parentNode, CancellationToken ct)
+    /// <summary>
+    /// Walks one directory: its subdirectories one after another (depth first), its other entries
+    /// handed to the workers. Returns once the walk is done, with a task that completes when every
+    /// entry is stored and the directory's own tree saved. Walking subdirectories in turn, while
+    /// their contents finish in the background, keeps only the directories on the current path
+    /// and those with files still in flight in memory, however large the tree.
+    /// </summary>
+    private async Task<Task<Node?>> WalkDirectoryAsync(string path, Node node, Node? parentNode, CancellationToken ct)
     {
         Interlocked.Increment(ref _dirs);
         var parentTree = parentNode is { IsDirectory: true, Subtree: { } id } ? await TryLoadTreeAsync(id, ct).ConfigureAwait(false) : null;
@@ -209,7 +215,10 @@ public sealed class Archiver
             var parentChild = parentTree?.Find(name);
             if (st.Kind == FileKind.Directory)
             {
-                children.Add(SaveEntryAsync(childPath, name, st, parentChild, ct));
+                Node child;
+                try { child = _nodes.Create(name, childPath, st); }
+                catch (PosixException e) { AddError(childPath, e.Message); continue; }
+                children.Add(await WalkDirectoryAsync(childPath, child, parentChild, ct).ConfigureAwait(false));
                 continue;
             }
             // Bounds how far the walk runs ahead of the workers: memory stays flat however many files there are.
@@ -217,10 +226,16 @@ public sealed class Archiver
             await _pendingEntries.WaitAsync(ct).ConfigureAwait(false);
             children.Add(ReleasePermitWhenDone(SaveEntryAsync(childPath, name, st, parentChild, ct)));
         }
+        return CompleteDirectoryAsync(node, children);
+    }
+
+    private async Task<Node?> CompleteDirectoryAsync(Node node, List<Task<Node?>> children)
+    {
         var tree = new Tree();
         foreach (var child in await Task.WhenAll(children).ConfigureAwait(false))
             if (child is not null) tree.Nodes.Add(child);
         node.Subtree = SaveTree(tree);
+        return node;
     }
 
     private async Task<Node?> ReleasePermitWhenDone(Task<Node?> entry)

@@ -16,7 +16,7 @@ namespace Strata.Repository;
 public sealed class BlobWriter : IAsyncDisposable
 {
     private const int MaxEntriesPerPack = 50_000;
-    private const int MaxUploadsInFlight = 2;
+    private const int MaxUploadsInFlight = 4;
     private const int IndexEveryPacks = 64;
     private const int SmallBlobLimit = 64 << 10;
 
