@@ -14,7 +14,7 @@ internal static class InitCommand
     {
         var compression = new Option<int>("--compression") { Description = "zstd level for new data, 0 = off (default 3)", DefaultValueFactory = _ => 3 };
         var packSize = new Option<int>("--pack-size") { Description = "target pack file size in MiB (default 16)", DefaultValueFactory = _ => 16 };
-        var chunkAvg = new Option<int>("--chunk-avg") { Description = "average chunk size in KiB, a power of two (default 512; min = avg/4, max = avg*4)", DefaultValueFactory = _ => ChunkerParameters.Default.AverageSize / 1024 };
+        var chunkAvg = new Option<int>("--chunk-avg") { Description = "average chunk size in KiB, a power of two (default 128; min = avg/4, max = avg*4)", DefaultValueFactory = _ => ChunkerParameters.Default.AverageSize / 1024 };
         var command = new Command("init", "Create a new repository") { compression, packSize, chunkAvg };
         return command.WithAction(async (ctx, ct) =>
         {

@@ -22,6 +22,9 @@ public sealed class Archiver
     private readonly SemaphoreSlim _fileSlots;
     private readonly SemaphoreSlim _pendingEntries = new(MaxPendingEntries);
     private readonly BufferPool _chunkBuffers;
+    private readonly BufferPool _largeFileChunks;
+    /// <summary>Files from this size on are saved by several threads (<see cref="ParallelChunkSaver"/>).</summary>
+    private const long LargeFileSize = 16 << 20;
     private readonly NodeFactory _nodes = new();
     private readonly List<SourceError> _errors = new();
     private readonly Dictionary<(ulong Device, ulong Inode), Task<List<BlobId>?>> _hardLinks = new();
@@ -34,6 +37,7 @@ public sealed class Archiver
         _options = options;
         _fileSlots = new SemaphoreSlim(options.Workers);
         _chunkBuffers = new BufferPool(StreamChunker.BufferSize(repo.Chunker.Parameters), options.Workers);
+        _largeFileChunks = new BufferPool(repo.Chunker.Parameters.MaxSize, Environment.ProcessorCount * 4);
     }
 
     public BackupProgress Progress { get; } = new();
@@ -305,11 +309,18 @@ public sealed class Archiver
             using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan);
             using var stream = new HoleSkippingReadStream(handle, st.Size);
             using var chunker = new StreamChunker(_repo.Chunker, stream, buffer);
-            while (chunker.TryReadChunk(out var chunk))
+            if (st.Size >= LargeFileSize)
             {
-                ct.ThrowIfCancellationRequested();
-                content.Add(_writer.Save(BlobType.Data, chunk.Span, out _));
-                Progress.AddBytes(chunk.Length);
+                content = ReadLargeFile(chunker, ct);
+            }
+            else
+            {
+                while (chunker.TryReadChunk(out var chunk))
+                {
+                    ct.ThrowIfCancellationRequested();
+                    content.Add(_writer.Save(BlobType.Data, chunk.Span, out _));
+                    Progress.AddBytes(chunk.Length);
+                }
             }
             if (stream.ShrankWhileReading) AddError(path, "shrank while it was being read: the end was stored as zeros");
             return content;
@@ -323,6 +334,26 @@ public sealed class Archiver
         {
             _chunkBuffers.Return(buffer);
         }
+    }
+
+    private List<BlobId> ReadLargeFile(StreamChunker chunker, CancellationToken ct)
+    {
+        var saver = new ParallelChunkSaver(_writer, _largeFileChunks, Environment.ProcessorCount);
+        try
+        {
+            while (chunker.TryReadChunk(out var chunk))
+            {
+                ct.ThrowIfCancellationRequested();
+                saver.Add(chunk.Span);
+                Progress.AddBytes(chunk.Length);
+            }
+        }
+        catch
+        {
+            saver.Abandon();
+            throw;
+        }
+        return saver.Complete();
     }
 
     private void CountProcessed(long bytes)

@@ -22,6 +22,7 @@ public sealed class BlobWriter : IAsyncDisposable
 
     private readonly Repository _repo;
     private readonly ConcurrentDictionary<BlobId, byte> _claimed = new();
+    private readonly ConcurrentDictionary<int, BlobId> _zeroIds = new();
     private readonly object _packLock = new();
     private readonly object _indexLock = new();
     private readonly SemaphoreSlim _uploadSlots = new(MaxUploadsInFlight);
@@ -48,7 +49,7 @@ public sealed class BlobWriter : IAsyncDisposable
     public BlobId Save(BlobType type, ReadOnlySpan<byte> plaintext, out bool added)
     {
         ThrowIfFailed();
-        var id = _repo.Key.ComputeBlobId(plaintext);
+        var id = ComputeId(plaintext);
         if (_repo.Index.Contains(id) || !_claimed.TryAdd(id, 0))
         {
             added = false;
@@ -80,6 +81,17 @@ public sealed class BlobWriter : IAsyncDisposable
         Interlocked.Increment(ref type == BlobType.Tree ? ref _treeBlobs : ref _dataBlobs);
         added = true;
         return id;
+    }
+
+    /// <summary>
+    /// Runs of zeros (holes of sparse files, empty regions of disk images) come as many identical
+    /// all-zero chunks: their id is computed once per length instead of hashing megabytes of zeros.
+    /// The zero test stops at the first non-zero byte, so other data pays nearly nothing for it.
+    /// </summary>
+    private BlobId ComputeId(ReadOnlySpan<byte> plaintext)
+    {
+        if (plaintext.Length < 4096 || plaintext.IndexOfAnyExcept((byte)0) >= 0) return _repo.Key.ComputeBlobId(plaintext);
+        return _zeroIds.GetOrAdd(plaintext.Length, static (length, key) => key.ComputeBlobId(new byte[length]), _repo.Key);
     }
 
     /// <summary>Stores the last partial pack, waits for every store and writes the index for them.</summary>

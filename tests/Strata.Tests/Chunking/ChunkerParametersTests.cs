@@ -6,9 +6,9 @@ namespace Strata.Tests.Chunking;
 public class ChunkerParametersTests
 {
     [Fact]
-    public void Default_is_128K_512K_2M_and_valid()
+    public void Default_is_32K_128K_512K_and_valid()
     {
-        Assert.Equal(new ChunkerParameters(128 << 10, 512 << 10, 2 << 20), ChunkerParameters.Default);
+        Assert.Equal(new ChunkerParameters(32 << 10, 128 << 10, 512 << 10), ChunkerParameters.Default);
         ChunkerParameters.Default.Validate();
     }
 

@@ -7,7 +7,8 @@ public class FastCdcTests
 {
     public static TheoryData<int, int, int> ParameterSets => new()
     {
-        { 128 << 10, 512 << 10, 2 << 20 },   // Default
+        { 128 << 10, 512 << 10, 2 << 20 },
+        { 32 << 10, 128 << 10, 512 << 10 },  // Default
         { 2048, 8192, 65536 },
         { 64, 256, 1024 },
     };
@@ -126,7 +127,7 @@ public class FastCdcTests
     [Fact]
     public void Zero_filled_input_gives_MaxSize_chunks()
     {
-        var cdc = new FastCdc(ChunkerParameters.Default, CountingSeedTable());
+        var cdc = new FastCdc(new ChunkerParameters(128 << 10, 512 << 10, 2 << 20), CountingSeedTable());
         var lengths = ChunkLengths(cdc, new byte[5 << 20]);
         Assert.Equal([2 << 20, 2 << 20, 1 << 20], lengths);
     }
@@ -145,7 +146,7 @@ public class FastCdcTests
             [285, 283, 309, 272, 324, 123, 289, 284, 351, 346, 354, 278, 290, 304, 334, 283, 289, 274, 297, 252, 288, 290, 367, 283, 357, 309, 276, 201],
             ChunkLengths(small, Sha256Stream(8192)));
 
-        var standard = new FastCdc(ChunkerParameters.Default, table);
+        var standard = new FastCdc(new ChunkerParameters(128 << 10, 512 << 10, 2 << 20), table);
         Assert.Equal(
             [607148, 536491, 596059, 540523, 250151, 291758, 400133, 927107, 773080, 610963, 298036, 460007],
             ChunkLengths(standard, Sha256Stream(6 << 20)));
