@@ -4,7 +4,11 @@ using Strata.Snapshots;
 
 namespace Strata.Backup;
 
-/// <summary>Turns what lstat and friends say about a path into a tree node (content and subtree left to the caller).</summary>
+/// <summary>
+/// Turns what lstat and friends say about a path into a tree node (content and subtree left to the caller).
+/// The access time is not recorded (as borg does by default): reading a file for the backup changes
+/// it, so recording it would make every directory's tree differ from the last backup's.
+/// </summary>
 internal sealed class NodeFactory
 {
     private readonly ConcurrentDictionary<uint, string?> _users = new();
@@ -22,7 +26,6 @@ internal sealed class NodeFactory
             User = _users.GetOrAdd(st.Uid, Posix.UserName),
             Group = _groups.GetOrAdd(st.Gid, Posix.GroupName),
             MtimeNs = st.MtimeNs,
-            AtimeNs = st.AtimeNs,
             CtimeNs = st.CtimeNs,
             Inode = st.Inode,
             DeviceId = st.Device,

@@ -350,7 +350,7 @@ public sealed class Restorer
                 try { Posix.SetXattr(path, x.Name, x.Value); }
                 catch (PosixException e) { AddWarning($"{item.SnapshotPath}: extended attribute {x.Name} not restored: {e.Message}"); }
             }
-        Posix.SetTimes(path, node.AtimeNs, node.MtimeNs);
+        Posix.SetTimes(path, AccessTime(node), node.MtimeNs);
     }
 
     private void ApplyMetadata(SafeFileHandle handle, RestoreEntry item)
@@ -364,8 +364,10 @@ public sealed class Restorer
                 try { Posix.FSetXattr(handle, x.Name, x.Value, item.TargetPath); }
                 catch (PosixException e) { AddWarning($"{item.SnapshotPath}: extended attribute {x.Name} not restored: {e.Message}"); }
             }
-        Posix.FSetTimes(handle, node.AtimeNs, node.MtimeNs, item.TargetPath);
+        Posix.FSetTimes(handle, AccessTime(node), node.MtimeNs, item.TargetPath);
     }
+
+    private static long AccessTime(Node node) => node.AtimeNs != 0 ? node.AtimeNs : node.MtimeNs;
 
     private static void RemoveExisting(string path, bool keepDirectory)
     {

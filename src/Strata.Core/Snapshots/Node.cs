@@ -20,7 +20,8 @@ public sealed class Node
     [JsonPropertyName("user"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? User { get; set; }
     [JsonPropertyName("group"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Group { get; set; }
     [JsonPropertyName("mtime_ns")] public long MtimeNs { get; set; }
-    [JsonPropertyName("atime_ns")] public long AtimeNs { get; set; }
+    /// <summary>0 when not recorded (the default); a restore then sets the access time to the mtime.</summary>
+    [JsonPropertyName("atime_ns"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long AtimeNs { get; set; }
     [JsonPropertyName("ctime_ns")] public long CtimeNs { get; set; }
     [JsonPropertyName("inode")] public ulong Inode { get; set; }
     [JsonPropertyName("device_id")] public ulong DeviceId { get; set; }

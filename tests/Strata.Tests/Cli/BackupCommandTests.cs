@@ -58,6 +58,22 @@ public sealed class BackupCommandTests : IDisposable
     }
 
     [Fact]
+    public void Reading_files_between_backups_does_not_make_their_directories_new()
+    {
+        var tree = TenFiles();
+        _ws.Init();
+        _ws.Backup(tree.Root);
+        // The first backup read every file, and reading moves access times: these must not count as changes.
+        foreach (var file in Directory.EnumerateFiles(tree.Root, "*", SearchOption.AllDirectories)) File.ReadAllBytes(file);
+
+        var second = _ws.Backup(tree.Root);
+
+        // Only the directories above the source (whose mtimes other tests move) may get new trees.
+        int ancestors = tree.Root.Split('/', StringSplitOptions.RemoveEmptyEntries).Length + 1;
+        Assert.True((long)second["tree_blobs"]! <= ancestors, $"{second["tree_blobs"]} new trees after only reading the files");
+    }
+
+    [Fact]
     public void Backup_after_changing_one_file_reports_one_changed_and_stores_little()
     {
         var tree = TenFiles();
