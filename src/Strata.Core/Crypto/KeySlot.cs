@@ -12,7 +12,8 @@ namespace Strata.Crypto;
 /// </summary>
 public sealed class KeySlot
 {
-    public const long DefaultOpsLimit = 3;
+    /// <summary>libsodium's "interactive" limits (crypto_pwhash_OPSLIMIT_INTERACTIVE, MEMLIMIT_INTERACTIVE).</summary>
+    public const long DefaultOpsLimit = 2;
     public const long DefaultMemLimit = 64L << 20;
 
     [JsonPropertyName("version")] public int Version { get; set; } = 1;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -161,12 +162,19 @@ public sealed class Repository : IDisposable
     {
         if (!Index.TryGet(id, out var location))
             throw new CorruptDataException($"blob {id.ToShortString()} is not in the index");
-        var pack = Index.PackOf(location);
-        var packName = Layout.Pack(pack);
-        var stored = await Backend.GetAsync(packName, location.Offset, (int)location.Length, ct).ConfigureAwait(false);
-        var plaintext = GC.AllocateUninitializedArray<byte>((int)location.RawLength);
-        OpenBlob(id, stored, plaintext, packName);
-        return plaintext;
+        var packName = Layout.Pack(Index.PackOf(location));
+        var stored = ArrayPool<byte>.Shared.Rent((int)location.Length);
+        try
+        {
+            await Backend.ReadAsync(packName, location.Offset, stored.AsMemory(0, (int)location.Length), ct).ConfigureAwait(false);
+            var plaintext = GC.AllocateUninitializedArray<byte>((int)location.RawLength);
+            OpenBlob(id, stored.AsSpan(0, (int)location.Length), plaintext, packName);
+            return plaintext;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(stored);
+        }
     }
 
     /// <summary>
