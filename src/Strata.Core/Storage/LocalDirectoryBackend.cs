@@ -15,6 +15,8 @@ public sealed class LocalDirectoryBackend : IStorageBackend
 {
     private const string TempFolder = "tmp";
     private const int MaxOpenHandles = 256;
+    internal static readonly TimeSpan StaleTemporaryAge = TimeSpan.FromHours(1);
+    private int _staleFilesRemoved;
     private readonly string _root;
     private readonly ConcurrentDictionary<string, SafeFileHandle> _openHandles = new(StringComparer.Ordinal);
 
@@ -53,7 +55,29 @@ public sealed class LocalDirectoryBackend : IStorageBackend
         }
     }
 
-    public string StagingDirectory => Path.Combine(_root, TempFolder);
+    /// <summary>Where packs are staged; stale leftovers of killed writers are removed on first use.</summary>
+    public string StagingDirectory
+    {
+        get
+        {
+            var directory = Path.Combine(_root, TempFolder);
+            if (Interlocked.Exchange(ref _staleFilesRemoved, 1) == 0) RemoveStaleTemporaryFiles(directory);
+            return directory;
+        }
+    }
+
+    /// <summary>
+    /// A writer killed mid-pack leaves its staging file in tmp/. Files untouched for an hour belong
+    /// to no live writer (a live one appends every few seconds), so they go: without this, a machine
+    /// whose backups are killed (shutdowns, OOM) would slowly fill tmp/. Failures are ignored.
+    /// </summary>
+    private static void RemoveStaleTemporaryFiles(string directory)
+    {
+        if (!Directory.Exists(directory)) return;
+        var cutoff = DateTime.UtcNow - StaleTemporaryAge;
+        foreach (var file in new DirectoryInfo(directory).EnumerateFiles())
+            if (file.LastWriteTimeUtc < cutoff) TryDelete(file.FullName);
+    }
 
     /// <summary>The staged file is in the repository's own tmp/ (same file system): fsync and rename, no copy.</summary>
     public Task PutFileAsync(string name, string localPath, CancellationToken ct = default)

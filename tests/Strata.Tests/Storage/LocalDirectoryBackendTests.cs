@@ -20,6 +20,23 @@ public sealed class LocalDirectoryBackendTests : StorageBackendContract
     private string TmpFolder => _folder.Combine("tmp");
 
     [Fact]
+    public void Staging_removes_leftovers_of_killed_writers_but_not_files_in_use()
+    {
+        Directory.CreateDirectory(TmpFolder);
+        var stale = Path.Combine(TmpFolder, "pack-killed.tmp");
+        var live = Path.Combine(TmpFolder, "pack-live.tmp");
+        File.WriteAllText(stale, "left by a writer killed yesterday");
+        File.WriteAllText(live, "being written right now");
+        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow - LocalDirectoryBackend.StaleTemporaryAge - TimeSpan.FromMinutes(5));
+        using var backend = new LocalDirectoryBackend(_folder.Path);
+
+        Assert.Equal(TmpFolder, backend.StagingDirectory);
+
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(live));
+    }
+
+    [Fact]
     public void The_location_is_the_full_path_of_the_directory()
     {
         Assert.Equal(_folder.Path, Backend.Location);
