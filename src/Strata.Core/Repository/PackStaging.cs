@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Strata.Crypto;
 
@@ -38,15 +37,12 @@ internal sealed class PackStaging : IDisposable
     /// <summary>Writes header and trailer, flushes the file and returns the pack's id.</summary>
     public BlobId Complete(AuthenticatedCipher cipher)
     {
-        var header = Envelope.Seal(cipher, PackFormat.EncodeHeader(Entries), compressionLevel: 0);
-        Span<byte> trailer = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer, (uint)header.Length);
-        foreach (var part in new[] { header, trailer.ToArray() })
-        {
-            _file.Write(part);
-            _hash.AppendData(part);
-            Length += part.Length;
-        }
+        using var trailer = new MemoryStream();
+        PackFormat.WriteTrailer(cipher, Entries, trailer);
+        var bytes = trailer.GetBuffer().AsSpan(0, (int)trailer.Length);
+        _file.Write(bytes);
+        _hash.AppendData(bytes);
+        Length += bytes.Length;
         _file.Flush(flushToDisk: false);
         _file.Dispose();
         return new BlobId(_hash.GetHashAndReset());
