@@ -35,7 +35,7 @@ public static class PasswordSource
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"cannot read password file {path}: {(e is UnauthorizedAccessException ? "permission denied" : e.Message)}");
+            throw new UsageException($"cannot read password file {path}: {IoErrorText.Describe(e)}");
         }
     }
 

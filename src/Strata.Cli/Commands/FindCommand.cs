@@ -43,14 +43,14 @@ internal static class FindCommand
                         ["matches"] = new JsonArray(hits.Select(h => (JsonNode)new JsonObject
                         {
                             ["path"] = h.Path, ["type"] = h.Node.Type, ["size"] = h.Node.Size,
-                            ["mtime"] = DateTimeOffset.FromUnixTimeMilliseconds(h.Node.MtimeNs / 1_000_000).ToString("o"),
+                            ["mtime"] = h.Node.ModificationTime.ToString("o"),
                         }).ToArray()),
                     });
                     continue;
                 }
                 Console.Out.WriteLine($"found {hits.Count} in snapshot {SnapshotView.Describe(snap)}:");
                 foreach (var (path, node) in hits)
-                    Console.Out.WriteLine($"  {path}{(node.IsDirectory ? "/" : "")}  {(node.IsFile ? Terminal.Bytes(node.Size) : node.Type)}  {DateTimeOffset.FromUnixTimeMilliseconds(node.MtimeNs / 1_000_000).LocalDateTime:yyyy-MM-dd HH:mm:ss}");
+                    Console.Out.WriteLine($"  {path}{(node.IsDirectory ? "/" : "")}  {(node.IsFile ? Terminal.Bytes(node.Size) : node.Type)}  {node.ModificationTime.LocalDateTime:yyyy-MM-dd HH:mm:ss}");
             }
             if (!ctx.Json && total == 0) ctx.Info("no matches");
             return ExitCodes.Ok;

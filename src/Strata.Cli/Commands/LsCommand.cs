@@ -57,13 +57,13 @@ internal static class LsCommand
                 ["uid"] = n.Uid,
                 ["gid"] = n.Gid,
                 ["size"] = n.Size,
-                ["mtime"] = DateTimeOffset.FromUnixTimeMilliseconds(n.MtimeNs / 1_000_000).ToString("o"),
+                ["mtime"] = n.ModificationTime.ToString("o"),
                 ["link_target"] = n.LinkTarget,
             });
             return;
         }
         if (!longFormat) { Console.Out.WriteLine(path); return; }
-        var time = DateTimeOffset.FromUnixTimeMilliseconds(n.MtimeNs / 1_000_000).LocalDateTime;
+        var time = n.ModificationTime.LocalDateTime;
         var link = n.IsSymlink ? $" -> {n.LinkTarget}" : "";
         Console.Out.WriteLine($"{ModeString(n)} {n.User ?? n.Uid.ToString(),-8} {n.Group ?? n.Gid.ToString(),-8} {n.Size,12} {time:yyyy-MM-dd HH:mm:ss} {path}{link}");
     }

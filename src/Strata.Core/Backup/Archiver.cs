@@ -208,7 +208,7 @@ public sealed class Archiver
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            AddError(path, e is UnauthorizedAccessException ? "permission denied" : e.Message);
+            AddError(path, IoErrorText.Describe(e));
         }
         names.Sort(StringComparer.Ordinal);
         var children = new List<Task<Node?>>(names.Count);
@@ -327,7 +327,7 @@ public sealed class Archiver
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            AddError(path, e is UnauthorizedAccessException ? "permission denied" : e.Message);
+            AddError(path, IoErrorText.Describe(e));
             return null;
         }
         finally

@@ -128,7 +128,7 @@ public sealed class BlobWriter : IAsyncDisposable
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // A failure of the repository's disk, never to be mistaken for an unreadable source file.
-                throw new StorageException($"cannot write a pack in {_repo.Backend.StagingDirectory}: {LocalDirectoryBackend.Describe(e)}", e);
+                throw new StorageException($"cannot write a pack in {_repo.Backend.StagingDirectory}: {IoErrorText.Describe(e)}", e);
             }
             if (_current.Length >= _repo.Config.PackSize || _current.Entries.Count >= MaxEntriesPerPack)
                 (full, _current) = (_current, null);
@@ -191,6 +191,6 @@ public sealed class BlobWriter : IAsyncDisposable
         var failure = Volatile.Read(ref _failure);
         if (failure is null) return;
         if (failure is StrataException) throw failure;
-        throw new StorageException($"writing to the repository failed: {LocalDirectoryBackend.Describe(failure)}", failure);
+        throw new StorageException($"writing to the repository failed: {IoErrorText.Describe(failure)}", failure);
     }
 }

@@ -160,15 +160,12 @@ public sealed class Repository : IDisposable
     /// <summary>Reads, authenticates, decompresses and re-hashes one blob.</summary>
     public async Task<byte[]> ReadBlobAsync(BlobId id, CancellationToken ct = default)
     {
-        if (!Index.TryGet(id, out var location))
-            throw new CorruptDataException($"blob {id.ToShortString()} is not in the index");
-        var packName = Layout.Pack(Index.PackOf(location));
+        var location = Locate(id);
         var stored = ArrayPool<byte>.Shared.Rent((int)location.Length);
         try
         {
-            await Backend.ReadAsync(packName, location.Offset, stored.AsMemory(0, (int)location.Length), ct).ConfigureAwait(false);
             var plaintext = GC.AllocateUninitializedArray<byte>((int)location.RawLength);
-            OpenBlob(id, stored.AsSpan(0, (int)location.Length), plaintext, packName);
+            await ReadBlobAsync(id, stored, plaintext, ct).ConfigureAwait(false);
             return plaintext;
         }
         finally
@@ -184,14 +181,17 @@ public sealed class Repository : IDisposable
     /// </summary>
     public async Task<int> ReadBlobAsync(BlobId id, byte[] sealedBuffer, Memory<byte> destination, CancellationToken ct = default)
     {
-        if (!Index.TryGet(id, out var location))
-            throw new CorruptDataException($"blob {id.ToShortString()} is not in the index");
+        var location = Locate(id);
         var packName = Layout.Pack(Index.PackOf(location));
         var stored = sealedBuffer.AsMemory(0, (int)location.Length);
         await Backend.ReadAsync(packName, location.Offset, stored, ct).ConfigureAwait(false);
         OpenBlob(id, stored.Span, destination.Span[..(int)location.RawLength], packName);
         return (int)location.RawLength;
     }
+
+    /// <summary>Where the index says a blob is; a blob missing from the index is damage, not a usage error.</summary>
+    public BlobLocation Locate(BlobId id) =>
+        Index.TryGet(id, out var location) ? location : throw new CorruptDataException($"blob {id.ToShortString()} is not in the index");
 
     /// <summary>Decrypts a blob's stored bytes (overwriting them) into <paramref name="destination"/> and checks its id.</summary>
     public void OpenBlob(BlobId id, Span<byte> stored, Span<byte> destination, string packName)

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Strata.Errors;
 using Strata.Repository;
 
 namespace Strata.Restore;
@@ -35,14 +34,13 @@ internal sealed class BlobFetcher
     /// <summary>Length of the blob when it is known to be all zeros, else -1.</summary>
     public int ZeroLength(BlobId id) => _zeroBlobs.TryGetValue(id, out var n) ? n : -1;
 
-    public int LengthOf(BlobId id) =>
-        _repo.Index.TryGet(id, out var loc) ? (int)loc.RawLength : throw new CorruptDataException($"blob {id.ToShortString()} is not in the index");
+    public int LengthOf(BlobId id) => (int)_repo.Locate(id).RawLength;
 
     /// <summary>The blob's plaintext; dispose the result to give its buffer back.</summary>
     public async Task<FetchedBlob> FetchAsync(BlobId id, CancellationToken ct)
     {
         if (_cache.TryGetValue(id, out var cached)) return new FetchedBlob(cached, cached.Length, null);
-        if (!_repo.Index.TryGet(id, out var location)) throw new CorruptDataException($"blob {id.ToShortString()} is not in the index");
+        var location = _repo.Locate(id);
         var plaintext = _plaintextBuffers.Rent((int)location.RawLength);
         var sealedBuffer = _sealedBuffers.Rent((int)location.Length);
         int length;

@@ -76,7 +76,7 @@ public sealed class Restorer
         }
 
         foreach (var (entry, existing) in _laterLinks)
-            Guard(entry, () => { RemoveExisting(entry.TargetPath, keepDirectory: false); Posix.Link(existing, entry.TargetPath); });
+            Guard(entry, () => { RemoveExisting(entry.TargetPath); Posix.Link(existing, entry.TargetPath); });
         for (int i = _directories.Count - 1; i >= 0; i--)
         {
             var dir = _directories[i];
@@ -200,7 +200,7 @@ public sealed class Restorer
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or StrataException)
                 {
-                    AddError($"{entry.SnapshotPath}: {Describe(e)}");
+                    AddError($"{entry.SnapshotPath}: {IoErrorText.Describe(e)}");
                 }
             }
     }
@@ -228,12 +228,12 @@ public sealed class Restorer
             if (tree.Find(Path.GetFileName(path)) is not null) continue;
             try
             {
-                RemoveExisting(path, keepDirectory: false);
+                RemoveExisting(path);
                 Interlocked.Increment(ref _deleted);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                AddError($"{path}: cannot delete: {Describe(e)}");
+                AddError($"{path}: cannot delete: {IoErrorText.Describe(e)}");
             }
         }
     }
@@ -259,7 +259,7 @@ public sealed class Restorer
                 return;
             }
         }
-        if (!item.ParentIsFresh) RemoveExisting(item.TargetPath, keepDirectory: false);
+        if (!item.ParentIsFresh) RemoveExisting(item.TargetPath);
         // O_CREAT|O_EXCL|O_NOFOLLOW: never follows a symlink that appears at the last moment. Metadata
         // goes through the same descriptor, so it cannot land anywhere but on this file.
         using var handle = Posix.CreateExclusive(item.TargetPath, 0x180);
@@ -310,7 +310,7 @@ public sealed class Restorer
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or StrataException)
         {
-            AddError($"{item.SnapshotPath}: verification failed: {Describe(e)}");
+            AddError($"{item.SnapshotPath}: verification failed: {IoErrorText.Describe(e)}");
         }
     }
 
@@ -322,7 +322,7 @@ public sealed class Restorer
         var path = item.TargetPath;
         if (_options.Delta && node.IsSymlink && Posix.TryLStat(path, out var st) && st.Kind == FileKind.Symlink && Posix.ReadLink(path) == node.LinkTarget)
             return;
-        RemoveExisting(path, keepDirectory: false);
+        RemoveExisting(path);
         switch (node.Type)
         {
             case Node.SymlinkType: Posix.Symlink(node.LinkTarget ?? "", path); break;
@@ -369,31 +369,23 @@ public sealed class Restorer
 
     private static long AccessTime(Node node) => node.AtimeNs != 0 ? node.AtimeNs : node.MtimeNs;
 
-    private static void RemoveExisting(string path, bool keepDirectory)
+    private static void RemoveExisting(string path)
     {
         if (!Posix.TryLStat(path, out var st)) return;
-        if (st.Kind == FileKind.Directory)
-        {
-            if (keepDirectory) return;
-            Directory.Delete(path, recursive: true);
-        }
-        else
-        {
-            File.Delete(path);
-        }
+        if (st.Kind == FileKind.Directory) Directory.Delete(path, recursive: true);
+        else File.Delete(path);
     }
+
 
     private bool Guard(RestoreEntry item, Action action)
     {
         try { action(); return true; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or StrataException)
         {
-            AddError($"{item.SnapshotPath}: {Describe(e)}");
+            AddError($"{item.SnapshotPath}: {IoErrorText.Describe(e)}");
             return false;
         }
     }
-
-    private static string Describe(Exception e) => e is UnauthorizedAccessException ? "permission denied" : e.Message;
 
     private void AddError(string message) { lock (_errors) _errors.Add(message); }
     private void AddWarning(string message) { lock (_warnings) _warnings.Add(message); }

@@ -33,6 +33,8 @@ public sealed class Node
     [JsonPropertyName("link_target"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? LinkTarget { get; set; }
     [JsonPropertyName("xattrs"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<ExtendedAttribute>? Xattrs { get; set; }
 
+    /// <summary>The modification time for display (millisecond precision).</summary>
+    [JsonIgnore] public DateTimeOffset ModificationTime => DateTimeOffset.FromUnixTimeMilliseconds(MtimeNs / 1_000_000);
     [JsonIgnore] public bool IsFile => Type == FileType;
     [JsonIgnore] public bool IsDirectory => Type == DirType;
     [JsonIgnore] public bool IsSymlink => Type == SymlinkType;

@@ -46,12 +46,13 @@ public sealed class LocalDirectoryBackend : IStorageBackend
                 Posix.Fsync(handle);
             }
             File.Move(temp, path, overwrite: true);
+            ForgetHandle(name);
             Posix.FsyncDirectory(directory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             TryDelete(temp);
-            throw new StorageException($"cannot write {name} to {_root}: {Describe(e)}", e);
+            throw new StorageException($"cannot write {name} to {_root}: {IoErrorText.Describe(e)}", e);
         }
     }
 
@@ -90,48 +91,36 @@ public sealed class LocalDirectoryBackend : IStorageBackend
                 Posix.Fsync(handle);
             Directory.CreateDirectory(directory);
             File.Move(localPath, path, overwrite: true);
+            ForgetHandle(name);
             Posix.FsyncDirectory(directory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             TryDelete(localPath);
-            throw new StorageException($"cannot write {name} to {_root}: {Describe(e)}", e);
+            throw new StorageException($"cannot write {name} to {_root}: {IoErrorText.Describe(e)}", e);
         }
         return Task.CompletedTask;
     }
 
     public async Task<byte[]> GetAsync(string name, long offset = 0, int length = -1, CancellationToken ct = default)
     {
-        var path = PathOf(name);
-        try
-        {
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
-            long size = RandomAccess.GetLength(handle);
-            if (length < 0)
-            {
-                if (size - offset > Array.MaxLength) throw new StorageException($"{name} is too large to read at once");
-                length = (int)(size - offset);
-            }
-            if (offset < 0 || offset + length > size)
-                throw new CorruptDataException($"{name}: range {offset}+{length} lies outside the object ({size} bytes)");
-            var buffer = GC.AllocateUninitializedArray<byte>(length);
-            int done = 0;
-            while (done < length)
-            {
-                int n = await RandomAccess.ReadAsync(handle, buffer.AsMemory(done), offset + done, ct).ConfigureAwait(false);
-                if (n == 0) throw new CorruptDataException($"{name}: ended early while reading");
-                done += n;
-            }
-            return buffer;
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ObjectNotFoundException(name, _root);
-        }
+        long size;
+        try { size = new FileInfo(PathOf(name)).Length; }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { throw new ObjectNotFoundException(name, _root); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new StorageException($"cannot read {name} from {_root}: {Describe(e)}", e);
+            throw new StorageException($"cannot read {name} from {_root}: {IoErrorText.Describe(e)}", e);
         }
+        if (length < 0)
+        {
+            if (size - offset > Array.MaxLength) throw new StorageException($"{name} is too large to read at once");
+            length = (int)(size - offset);
+        }
+        if (offset < 0 || offset + length > size)
+            throw new CorruptDataException($"{name}: range {offset}+{length} lies outside the object ({size} bytes)");
+        var buffer = GC.AllocateUninitializedArray<byte>(length);
+        await ReadAsync(name, offset, buffer, ct).ConfigureAwait(false);
+        return buffer;
     }
 
     public async Task ReadAsync(string name, long offset, Memory<byte> destination, CancellationToken ct = default)
@@ -154,7 +143,7 @@ public sealed class LocalDirectoryBackend : IStorageBackend
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new StorageException($"cannot read {name} from {_root}: {Describe(e)}", e);
+            throw new StorageException($"cannot read {name} from {_root}: {IoErrorText.Describe(e)}", e);
         }
         finally
         {
@@ -172,7 +161,8 @@ public sealed class LocalDirectoryBackend : IStorageBackend
         uncached = null;
         if (_openHandles.TryGetValue(name, out var cached)) return cached;
         var handle = File.OpenHandle(PathOf(name), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.RandomAccess);
-        if (_openHandles.Count >= MaxOpenHandles)
+        // Only content-addressed objects are cached: config and key slots can be replaced under their name.
+        if (_openHandles.Count >= MaxOpenHandles || Repository.Layout.IdOf(name) is null)
         {
             uncached = handle;
             return handle;
@@ -198,11 +188,12 @@ public sealed class LocalDirectoryBackend : IStorageBackend
 
     public Task DeleteAsync(string name, CancellationToken ct = default)
     {
+        ForgetHandle(name);
         try { File.Delete(PathOf(name)); }
         catch (DirectoryNotFoundException) { }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new StorageException($"cannot delete {name} from {_root}: {Describe(e)}", e);
+            throw new StorageException($"cannot delete {name} from {_root}: {IoErrorText.Describe(e)}", e);
         }
         return Task.CompletedTask;
     }
@@ -216,8 +207,14 @@ public sealed class LocalDirectoryBackend : IStorageBackend
         try { Directory.CreateDirectory(_root); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new StorageException($"cannot create {_root}: {Describe(e)}", e);
+            throw new StorageException($"cannot create {_root}: {IoErrorText.Describe(e)}", e);
         }
+    }
+
+    /// <summary>A replaced or deleted object must not be read through a handle to its old file.</summary>
+    private void ForgetHandle(string name)
+    {
+        if (_openHandles.TryRemove(name, out var handle)) handle.Dispose();
     }
 
     public void Dispose()
@@ -238,14 +235,4 @@ public sealed class LocalDirectoryBackend : IStorageBackend
     {
         try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
-
-    internal static string Describe(Exception e) => e switch
-    {
-        // ENOSPC from a write carries errno 28; from .NET's preallocation (fallocate) it only says "the disk was full".
-        IOException io when io.HResult == 28 || io.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase)
-            || io.Message.Contains("disk was full", StringComparison.OrdinalIgnoreCase) => "no space left on the device",
-        IOException io when io.HResult == 122 || io.Message.Contains("quota", StringComparison.OrdinalIgnoreCase) => "disk quota exceeded",
-        UnauthorizedAccessException => "permission denied",
-        _ => e.Message,
-    };
 }
