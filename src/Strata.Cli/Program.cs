@@ -15,6 +15,8 @@ root.Subcommands.Add(CatCommand.Create());
 root.Subcommands.Add(StatsCommand.Create());
 root.Subcommands.Add(RestoreCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
+root.Subcommands.Add(PruneCommand.Create());
+root.Subcommands.Add(UnlockCommand.Create());
 root.Subcommands.Add(KeyCommand.Create());
 root.Subcommands.Add(BenchmarkCommand.Create());
 root.Subcommands.Add(VersionCommand.Create());

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Strata.Chunking;
 using Strata.Errors;
 using Strata.Filtering;
+using Strata.Locking;
 using Strata.Platform;
 using Strata.Repository;
 using Strata.Snapshots;
@@ -47,6 +48,9 @@ public sealed class Archiver
         var clock = Stopwatch.StartNew();
         var start = DateTimeOffset.Now;
         var sources = ResolveSources(_options.Paths);
+        // The lease comes before the index is read: a prune that condemns packs after this moment
+        // either sees the lease (and waits for this backup) or was seen by the index load.
+        await using var lease = await Leases.AcquireAsync(_repo, Lease.Backup, ct).ConfigureAwait(false);
         await _repo.LoadIndexAsync(ct).ConfigureAwait(false);
         var parent = await FindParentAsync(sources, ct).ConfigureAwait(false);
         var scan = _options.EstimateTotals ? Task.Run(() => Scan(sources, ct), ct) : Task.CompletedTask;
@@ -91,6 +95,7 @@ public sealed class Archiver
             Summary = summary,
         };
         // Last write of the backup: only now does anything reference the new packs (docs/FORMAT.md, "Invariants").
+        lease.EnsureValid();
         await _repo.SaveSnapshotAsync(snapshot, ct).ConfigureAwait(false);
         List<SourceError> errors;
         lock (_errors) errors = _errors.OrderBy(e => e.Path, StringComparer.Ordinal).ToList();

@@ -126,17 +126,27 @@ public sealed class Repository : IDisposable
 
     // ---- index -----------------------------------------------------------------------------
 
-    /// <summary>Loads every index file not loaded yet (new ones may have come from concurrent writers).</summary>
+    /// <summary>
+    /// Loads every index file not loaded yet (new ones may have come from concurrent writers), after
+    /// the packs pending garbage collection, so that writers never deduplicate against those. An index
+    /// file that vanishes meanwhile was replaced by a prune: the listing is repeated to find its successor.
+    /// </summary>
     public async Task LoadIndexAsync(CancellationToken ct = default)
     {
-        var names = new List<string>();
-        await foreach (var obj in Backend.ListAsync(Layout.IndexFolder, ct).ConfigureAwait(false))
-            if (!Index.HasLoaded(obj.Name)) names.Add(obj.Name);
-        await Parallel.ForEachAsync(names, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = 4 }, async (name, token) =>
+        foreach (var record in await GarbageRecord.ListAsync(this, ct).ConfigureAwait(false)) Index.Condemn(record.Packs);
+        for (int attempt = 0; ; attempt++)
         {
-            var file = await LoadIndexFileAsync(name, token).ConfigureAwait(false);
-            Index.Add(file, name);
-        }).ConfigureAwait(false);
+            var names = new List<string>();
+            await foreach (var obj in Backend.ListAsync(Layout.IndexFolder, ct).ConfigureAwait(false))
+                if (!Index.HasLoaded(obj.Name)) names.Add(obj.Name);
+            int vanished = 0;
+            await Parallel.ForEachAsync(names, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = 4 }, async (name, token) =>
+            {
+                try { Index.Add(await LoadIndexFileAsync(name, token).ConfigureAwait(false), name); }
+                catch (ObjectNotFoundException) when (attempt < 3) { Interlocked.Increment(ref vanished); }
+            }).ConfigureAwait(false);
+            if (vanished == 0) return;
+        }
     }
 
     public async Task<IndexFile> LoadIndexFileAsync(string name, CancellationToken ct = default)
@@ -224,6 +234,8 @@ public sealed class Repository : IDisposable
         return id;
     }
 
+    public Task DeleteSnapshotAsync(BlobId id, CancellationToken ct = default) => Backend.DeleteAsync(Layout.Snapshot(id), ct);
+
     public async Task<Snapshot> LoadSnapshotAsync(BlobId id, CancellationToken ct = default)
     {
         var name = Layout.Snapshot(id);
@@ -240,10 +252,13 @@ public sealed class Repository : IDisposable
         var ids = new List<BlobId>();
         await foreach (var obj in Backend.ListAsync(Layout.SnapshotsFolder, ct).ConfigureAwait(false))
             if (Layout.IdOf(obj.Name) is { } id) ids.Add(id);
-        var snapshots = new Snapshot[ids.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = 4 },
-            async (i, token) => snapshots[i] = await LoadSnapshotAsync(ids[i], token).ConfigureAwait(false)).ConfigureAwait(false);
-        return snapshots.OrderBy(s => s.Time).ThenBy(s => s.Id).ToList();
+        var snapshots = new Snapshot?[ids.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = 4 }, async (i, token) =>
+        {
+            try { snapshots[i] = await LoadSnapshotAsync(ids[i], token).ConfigureAwait(false); }
+            catch (ObjectNotFoundException) { /* forgotten by another process while we listed */ }
+        }).ConfigureAwait(false);
+        return snapshots.OfType<Snapshot>().OrderBy(s => s.Time).ThenBy(s => s.Id).ToList();
     }
 
     /// <summary>Resolves "latest" or an id prefix (at least 4 hex digits) to one snapshot.</summary>
