@@ -55,8 +55,8 @@ public static class Leases
     }
 
     /// <summary>
-    /// Takes a lease of <paramref name="kind"/>. Prune leases exclude each other: after writing its
-    /// own, a pruner that finds an older live prune lease withdraws, so of two racing pruners at most one runs.
+    /// Takes a lease of <paramref name="kind"/>. Prune and repair leases exclude each other: after writing its
+    /// own, a process that finds an older live one withdraws, so of two racing pruners at most one runs.
     /// </summary>
     public static async Task<LeaseHolder> AcquireAsync(Repository.Repository repo, string kind, CancellationToken ct = default)
     {
@@ -73,14 +73,14 @@ public static class Leases
         };
         var holder = new LeaseHolder(repo, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), lease);
         await holder.WriteAsync(ct).ConfigureAwait(false);
-        if (kind != Lease.Prune) return holder.StartRefreshing();
+        if (!IsExclusive(kind)) return holder.StartRefreshing();
         try
         {
             var rival = (await ListAsync(repo, ct).ConfigureAwait(false))
-                .Where(e => e.Id != holder.Id && e.Lease.Kind == Lease.Prune && !e.IsStale)
+                .Where(e => e.Id != holder.Id && IsExclusive(e.Lease.Kind) && !e.IsStale)
                 .FirstOrDefault(e => (e.Lease.Created, e.Id).CompareTo((lease.Created, holder.Id)) < 0);
             if (rival is not null)
-                throw new RepositoryLockedException($"another prune is running ({rival.Lease}); if that process is gone, run 'strata unlock'");
+                throw new RepositoryLockedException($"another prune or repair is running ({rival.Lease}); if that process is gone, run 'strata unlock'");
         }
         catch
         {
@@ -89,6 +89,9 @@ public static class Leases
         }
         return holder.StartRefreshing();
     }
+
+    /// <summary>Prune and repair delete and rewrite index files: one of them at a time.</summary>
+    private static bool IsExclusive(string kind) => kind is Lease.Prune or Lease.Repair;
 
     /// <summary>Removes stale leases (or, with <paramref name="all"/>, every lease); returns what was removed.</summary>
     public static async Task<List<LeaseEntry>> RemoveAsync(Repository.Repository repo, bool all, CancellationToken ct = default)

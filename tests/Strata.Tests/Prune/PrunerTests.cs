@@ -190,7 +190,7 @@ public sealed class PrunerTests : IDisposable
         await using (var running = await Leases.AcquireAsync(repo, Lease.Prune))
         {
             var e = await Assert.ThrowsAsync<RepositoryLockedException>(() => PruneAsync(RepoPath));
-            Assert.Contains("another prune is running", e.Message);
+            Assert.Contains("another prune or repair is running", e.Message);
             Assert.Equal(ExitCodes.RepositoryLocked, e.ExitCode);
         }
 
