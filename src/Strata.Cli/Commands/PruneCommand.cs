@@ -60,7 +60,7 @@ internal static class PruneCommand
         {
             JsonOutput.Line(new JsonObject
             {
-                ["message_type"] = "prune",
+                ["message_type"] = "summary",
                 ["dry_run"] = dryRun,
                 ["snapshots"] = r.Snapshots,
                 ["packs_total"] = r.PacksTotal,

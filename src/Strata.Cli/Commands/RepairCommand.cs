@@ -33,7 +33,7 @@ internal static class RepairCommand
             {
                 JsonOutput.Line(new JsonObject
                 {
-                    ["message_type"] = "repair_index",
+                    ["message_type"] = "summary",
                     ["packs"] = r.Packs,
                     ["blobs"] = r.Blobs,
                     ["packs_read"] = r.PacksRead,
@@ -97,7 +97,9 @@ internal static class RepairCommand
                     : $"snapshot {r.Original.Id.ToShortString()} would be repaired; lost:");
                 foreach (var p in r.LostPaths) Console.Out.WriteLine($"  {p}");
             }
-            if (!ctx.Json)
+            if (ctx.Json)
+                JsonOutput.Line(new JsonObject { ["message_type"] = "summary", ["snapshots"] = snapshots.Count, ["repaired"] = repairs.Count, ["dry_run"] = ctx.Parse.GetValue(dryRun) });
+            else
                 ctx.Info(repairs.Count == 0 ? $"all {snapshots.Count} snapshots are intact" : $"{repairs.Count} of {snapshots.Count} snapshots reference lost data");
             return ExitCodes.Ok;
         });
