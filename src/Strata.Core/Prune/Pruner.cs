@@ -76,7 +76,9 @@ public sealed class Pruner(Repository.Repository repo)
             }
             result.PacksTotal++;
             result.BytesTotal += size;
+            // The header counts as used: a pack whose blobs are all needed has nothing to gain from a repack.
             long usedBytes = entries.Where(e => keeper.TryGetValue(e.Id, out var k) && k == pack).Sum(e => (long)e.Length);
+            if (usedBytes > 0) usedBytes = Math.Min(size, usedBytes + PackFormat.Overhead(entries.Count));
             result.UsedBytes += usedBytes;
             result.UnusedBytes += size - usedBytes;
             if (alreadyCondemned.Contains(pack)) continue;

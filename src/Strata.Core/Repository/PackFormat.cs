@@ -30,6 +30,9 @@ public static class PackFormat
         return header;
     }
 
+    /// <summary>Bytes a pack of <paramref name="entryCount"/> blobs spends on its header and trailer (the header is stored uncompressed).</summary>
+    public static long Overhead(int entryCount) => AuthenticatedCipher.SealedLength(1 + entryCount * HeaderEntrySize) + TrailerSize;
+
     /// <summary>Appends the sealed header and trailer to the blob bytes already in <paramref name="pack"/>.</summary>
     public static void WriteTrailer(AuthenticatedCipher cipher, IReadOnlyList<PackEntry> entries, Stream pack)
     {
