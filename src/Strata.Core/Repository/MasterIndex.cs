@@ -17,6 +17,7 @@ public sealed class MasterIndex
     private readonly Dictionary<BlobId, int> _packNumbers = new();
     private readonly HashSet<string> _loadedFiles = new();
     private readonly HashSet<BlobId> _condemnedPacks = new();
+    private readonly HashSet<BlobId> _droppedPacks = new();
     private bool _anyCondemned;
     private readonly object _packLock = new();
 
@@ -43,6 +44,23 @@ public sealed class MasterIndex
             _condemnedPacks.UnionWith(packs);
             Volatile.Write(ref _anyCondemned, _condemnedPacks.Count > 0);
         }
+    }
+
+    /// <summary>
+    /// Forgets a pack that turned out to be gone from storage (deleted by a prune after this index
+    /// was loaded): its blobs are dropped, and every index file is read again on the next load, so
+    /// that copies elsewhere (repacked blobs) are found.
+    /// </summary>
+    public void DropPack(BlobId pack)
+    {
+        int number;
+        lock (_packLock)
+        {
+            if (!_packNumbers.TryGetValue(pack, out number) || !_droppedPacks.Add(pack)) return;
+            _loadedFiles.Clear();
+        }
+        foreach (var (id, location) in _blobs)
+            if (location.PackNumber == number) _blobs.TryRemove(new KeyValuePair<BlobId, BlobLocation>(id, location));
     }
 
     public bool IsCondemned(BlobId pack) { lock (_packLock) return _condemnedPacks.Contains(pack); }
@@ -79,6 +97,7 @@ public sealed class MasterIndex
                 _packNumbers.Add(pack, number);
             }
             condemned = _condemnedPacks.Contains(pack);
+            if (_droppedPacks.Contains(pack)) return;
         }
         foreach (var e in entries)
         {

@@ -192,11 +192,46 @@ public sealed class Repository : IDisposable
     public async Task<int> ReadBlobAsync(BlobId id, byte[] sealedBuffer, Memory<byte> destination, CancellationToken ct = default)
     {
         var location = Locate(id);
-        var packName = Layout.Pack(Index.PackOf(location));
+        var pack = Index.PackOf(location);
+        var packName = Layout.Pack(pack);
         var stored = sealedBuffer.AsMemory(0, (int)location.Length);
-        await Backend.ReadAsync(packName, location.Offset, stored, ct).ConfigureAwait(false);
+        try
+        {
+            await Backend.ReadAsync(packName, location.Offset, stored, ct).ConfigureAwait(false);
+        }
+        catch (ObjectNotFoundException)
+        {
+            // A prune that ran after our index was loaded may have moved the blob to another pack.
+            if (!await ReloadIndexWithoutAsync(pack, id, ct).ConfigureAwait(false)) throw;
+            return await ReadBlobAsync(id, sealedBuffer, destination, ct).ConfigureAwait(false);
+        }
         OpenBlob(id, stored.Span, destination.Span[..(int)location.RawLength], packName);
         return (int)location.RawLength;
+    }
+
+    private readonly SemaphoreSlim _reload = new(1);
+    private readonly HashSet<BlobId> _droppedPacks = new();
+
+    /// <summary>
+    /// Drops a pack found missing and reloads the index (once per pack, however many readers notice);
+    /// true when the blob now has another location worth trying.
+    /// </summary>
+    private async Task<bool> ReloadIndexWithoutAsync(BlobId pack, BlobId blob, CancellationToken ct)
+    {
+        await _reload.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (_droppedPacks.Add(pack))
+            {
+                Index.DropPack(pack);
+                await LoadIndexAsync(ct).ConfigureAwait(false);
+            }
+            return Index.TryGet(blob, out var location) && Index.PackOf(location) != pack;
+        }
+        finally
+        {
+            _reload.Release();
+        }
     }
 
     /// <summary>Where the index says a blob is; a blob missing from the index is damage, not a usage error.</summary>

@@ -198,4 +198,24 @@ public sealed class PrunerTests : IDisposable
         var result = await PruneAsync(RepoPath);
         Assert.Equal(0, result.PacksDeleted);
     }
+
+    [Fact]
+    public async Task A_reader_whose_index_predates_a_prune_still_finds_repacked_blobs()
+    {
+        (await InitAsync()).Dispose();
+        for (int i = 0; i < 30; i++) WriteFile($"keep/k{i}.bin", 50_000, i);
+        for (int i = 0; i < 30; i++) WriteFile($"drop/d{i}.bin", 50_000, 100 + i);
+        var first = await BackupAsync(RepoPath, Source);
+        Directory.Delete(Path.Combine(Source, "drop"), recursive: true);
+        var second = await BackupAsync(RepoPath, Source);
+        using var reader = await TestRepositories.ReopenWithIndexAsync(RepoPath);
+
+        await ForgetAsync(RepoPath, first.Id);
+        var pruned = await PruneAsync(RepoPath, new PruneOptions { MaxUnused = 0 });
+        Assert.True(pruned.PacksRepacked > 0 && pruned.PacksDeleted > 0);
+
+        var target = _temp.Combine("late-restore");
+        await new Restorer(reader, second, new RestoreOptions { Target = target }).RunAsync();
+        TreeComparison.AssertSame(Source, target + Source);
+    }
 }
