@@ -38,16 +38,16 @@ internal static class CheckCommand
                     ["packs_read"] = result.PacksRead,
                     ["blobs_read"] = result.BlobsRead,
                     ["bytes_read"] = result.BytesRead,
-                    ["errors"] = new JsonArray(result.Errors.Select(e => (JsonNode)JsonValue.Create(e)).ToArray()),
-                    ["warnings"] = new JsonArray(result.Warnings.Select(e => (JsonNode)JsonValue.Create(e)).ToArray()),
-                    ["damaged_packs"] = new JsonArray(result.DamagedPacks.Select(e => (JsonNode)JsonValue.Create(e)).ToArray()),
+                    ["errors"] = JsonOutput.Strings(result.Errors),
+                    ["warnings"] = JsonOutput.Strings(result.Warnings),
+                    ["damaged_packs"] = JsonOutput.Strings(result.DamagedPacks),
                     ["affected_snapshots"] = new JsonArray(result.AffectedSnapshots.Select(a => (JsonNode)new JsonObject
                     {
                         ["id"] = a.Id,
                         ["time"] = a.Time.ToString("o"),
                         ["hostname"] = a.Host,
                         ["damaged_paths"] = a.DamagedPathCount,
-                        ["examples"] = new JsonArray(a.DamagedPaths.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
+                        ["examples"] = JsonOutput.Strings(a.DamagedPaths),
                     }).ToArray()),
                 });
             }

@@ -80,9 +80,9 @@ internal static class PruneCommand
                 ["index_files_rewritten"] = r.IndexFilesRewritten,
                 ["packs_pending"] = r.PacksPending,
                 ["bytes_pending"] = r.BytesPending,
-                ["pending_on"] = new JsonArray(r.PendingOn.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
-                ["stale_leases_removed"] = new JsonArray(r.StaleLeasesRemoved.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
-                ["warnings"] = new JsonArray(r.Warnings.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
+                ["pending_on"] = JsonOutput.Strings(r.PendingOn),
+                ["stale_leases_removed"] = JsonOutput.Strings(r.StaleLeasesRemoved),
+                ["warnings"] = JsonOutput.Strings(r.Warnings),
             });
             return;
         }

@@ -44,7 +44,7 @@ internal static class RepairCommand
                     ["index_entries_dropped"] = r.IndexEntriesDropped,
                     ["index_files_written"] = r.IndexFilesWritten,
                     ["index_files_removed"] = r.IndexFilesRemoved,
-                    ["problems"] = new JsonArray(r.Problems.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
+                    ["problems"] = JsonOutput.Strings(r.Problems),
                 });
             }
             else
@@ -88,7 +88,7 @@ internal static class RepairCommand
                         ["message_type"] = "repaired_snapshot",
                         ["original"] = r.Original.Id.ToString(),
                         ["snapshot_id"] = r.NewSnapshot?.ToString(),
-                        ["lost_paths"] = new JsonArray(r.LostPaths.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
+                        ["lost_paths"] = JsonOutput.Strings(r.LostPaths),
                     });
                     continue;
                 }
