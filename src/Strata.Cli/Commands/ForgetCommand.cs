@@ -88,7 +88,12 @@ internal static class ForgetCommand
                 source = "the repository's policy";
             }
             if (p.GetValue(groupBy) is { } g) policy = policy with { GroupBy = SnapshotGroupings.Parse(g, "--group-by") };
-            if (p.GetValue(timeZone) is { } z) policy = policy with { TimeZone = z };
+            if (p.GetValue(timeZone) is { } z)
+            {
+                policy = policy with { TimeZone = z };
+                try { RetentionPolicy.ResolveTimeZone(z); }
+                catch (UsageException) { throw new UsageException($"--time-zone: '{z}' is not a known time zone (use an IANA name such as Europe/Berlin or UTC)"); }
+            }
             policy.Validate();
             var zone = RetentionPolicy.ResolveTimeZone(policy.TimeZone);
 
@@ -160,5 +165,10 @@ internal static class ForgetCommand
         return option;
     }
 
-    private static int FlagCount(ParseResult parse, Option<int?> option) => parse.GetValue(option) ?? 0;
+    private static int FlagCount(ParseResult parse, Option<int?> option) => parse.GetValue(option) switch
+    {
+        null => 0,
+        < -1 and var n => throw new UsageException($"{option.Name}: {n} is not a count (give a number of snapshots, or -1 for unlimited)"),
+        var n => n.Value,
+    };
 }

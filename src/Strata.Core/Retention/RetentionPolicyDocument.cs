@@ -151,7 +151,7 @@ public static class RetentionPolicyDocument
         if (node is JsonValue v)
         {
             if (v.TryGetValue<int>(out var n)) return n;
-            if (v.TryGetValue<long>(out _)) throw new UsageException($"{what}: {v} is too large");
+            if (v.TryGetValue<long>(out var l)) return l is >= int.MinValue and <= int.MaxValue ? (int)l : throw new UsageException($"{what}: {v} is too large");
             if (v.TryGetValue<string>(out var s))
             {
                 if (s.Trim().Equals("unlimited", StringComparison.OrdinalIgnoreCase)) return -1;
@@ -227,6 +227,7 @@ public static class RetentionPolicyDocument
                 if (scalar.Style is ScalarStyle.Plain)
                 {
                     if (text is "" or "~" or "null" or "Null" or "NULL") return null;
+                    if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var small)) return JsonValue.Create(small);
                     if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number)) return JsonValue.Create(number);
                 }
                 return JsonValue.Create(text);
