@@ -216,7 +216,6 @@ public static class RetentionPolicyDocument
                 foreach (var (key, value) in map.Children)
                 {
                     if (key is not YamlScalarNode { Value: { } name }) throw new UsageException($"{source}: line {key.Start.Line}: a setting name must be plain text");
-                    if (obj.ContainsKey(name)) throw new UsageException($"{source}: line {key.Start.Line}: '{name}' is given twice");
                     obj[name] = FromYaml(value, source);
                 }
                 return obj;
