@@ -5,7 +5,7 @@ using Strata.Snapshots;
 using Strata.Storage;
 using Strata.Tests.TestSupport;
 
-namespace Strata.Tests.Retention;
+namespace Strata.Tests.Repository;
 
 /// <summary>Listing snapshots while another process forgets some: what is gone is skipped, never an error.</summary>
 public sealed class SnapshotListingTests : IDisposable
