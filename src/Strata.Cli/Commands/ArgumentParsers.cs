@@ -3,7 +3,7 @@ using Strata.Errors;
 
 namespace Strata.Cli.Commands;
 
-/// <summary>Sizes ("500M", "2GiB"), percentages ("5%") and short durations ("90s", "10m", "2h", "1d") given on the command line.</summary>
+/// <summary>Sizes ("500M", "2GiB"), percentages ("5%") and short durations ("90s", "10min", "2h", "1d") given on the command line.</summary>
 internal static class ArgumentParsers
 {
     public static long Size(string text, string option)
@@ -27,16 +27,13 @@ internal static class ArgumentParsers
     public static TimeSpan Duration(string text, string option)
     {
         var t = text.Trim();
-        if (t.Length >= 2 && double.TryParse(t[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0)
+        // "m" is left out on purpose: in retention rules it means months.
+        foreach (var (suffix, unit) in new[] { ("min", TimeSpan.FromMinutes(1)), ("s", TimeSpan.FromSeconds(1)), ("h", TimeSpan.FromHours(1)), ("d", TimeSpan.FromDays(1)) })
         {
-            switch (t[^1])
-            {
-                case 's': return TimeSpan.FromSeconds(n);
-                case 'm': return TimeSpan.FromMinutes(n);
-                case 'h': return TimeSpan.FromHours(n);
-                case 'd': return TimeSpan.FromDays(n);
-            }
+            if (t.Length > suffix.Length && t.EndsWith(suffix, StringComparison.Ordinal)
+                && double.TryParse(t[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0)
+                return unit * n;
         }
-        throw new UsageException($"{option}: '{text}' is not a duration (examples: 90s, 10m, 2h, 1d)");
+        throw new UsageException($"{option}: '{text}' is not a duration (examples: 90s, 10min, 2h, 1d)");
     }
 }

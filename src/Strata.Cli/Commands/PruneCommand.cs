@@ -22,15 +22,15 @@ internal static class PruneCommand
         return command.WithAction(async (ctx, ct) =>
         {
             using var repo = await ctx.OpenRepositoryAsync(ct);
-            await RunAsync(ctx, repo, ct);
+            await RunAsync(ctx, repo, ctx.Parse.GetValue(DryRun), ct);
             return ExitCodes.Ok;
         });
     }
 
     /// <summary>Also used by <c>forget --prune</c>, which shares this command's options.</summary>
-    public static async Task RunAsync(CommandContext ctx, Repository.Repository repo, CancellationToken ct)
+    public static async Task RunAsync(CommandContext ctx, Repository.Repository repo, bool dryRun, CancellationToken ct)
     {
-        var options = ReadOptions(ctx);
+        var options = ReadOptions(ctx) with { DryRun = dryRun };
         string status = "starting";
         var pruner = new Pruner(repo) { OnProgress = s => status = s };
         PruneResult r;
@@ -51,7 +51,6 @@ internal static class PruneCommand
         MaxUnused = ArgumentParsers.Fraction(ctx.Parse.GetValue(MaxUnused)!, "--max-unused"),
         MaxRepackSize = ctx.Parse.GetValue(MaxRepackSize) is { } size ? ArgumentParsers.Size(size, "--max-repack-size") : null,
         Grace = ArgumentParsers.Duration(ctx.Parse.GetValue(Grace)!, "--grace"),
-        DryRun = ctx.Parse.GetValue(DryRun),
     };
 
     private static void Print(CommandContext ctx, PruneResult r, bool dryRun)

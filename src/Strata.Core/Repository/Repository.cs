@@ -269,8 +269,6 @@ public sealed class Repository : IDisposable
         return id;
     }
 
-    public Task DeleteSnapshotAsync(BlobId id, CancellationToken ct = default) => Backend.DeleteAsync(Layout.Snapshot(id), ct);
-
     public async Task<Snapshot> LoadSnapshotAsync(BlobId id, CancellationToken ct = default)
     {
         var name = Layout.Snapshot(id);
@@ -290,11 +288,19 @@ public sealed class Repository : IDisposable
         var snapshots = new Snapshot?[ids.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = 4 }, async (i, token) =>
         {
+            // Listed, then gone: another process forgot it in between. A snapshot is deleted whole, so skipping it is exact.
             try { snapshots[i] = await LoadSnapshotAsync(ids[i], token).ConfigureAwait(false); }
-            catch (ObjectNotFoundException) { /* forgotten by another process while we listed */ }
+            catch (ObjectNotFoundException) { }
         }).ConfigureAwait(false);
         return snapshots.OfType<Snapshot>().OrderBy(s => s.Time).ThenBy(s => s.Id).ToList();
     }
+
+    /// <summary>
+    /// Deletes one snapshot object (forget). Only that recovery point goes: snapshots never reference
+    /// each other, and the blobs it shared stay until prune finds them unreferenced. Idempotent.
+    /// </summary>
+    public Task DeleteSnapshotAsync(BlobId id, CancellationToken ct = default) =>
+        Backend.DeleteAsync(Layout.Snapshot(id), ct);
 
     /// <summary>Resolves "latest" or an id prefix (at least 4 hex digits) to one snapshot.</summary>
     public async Task<Snapshot> FindSnapshotAsync(string reference, SnapshotFilter? filter = null, CancellationToken ct = default)
