@@ -22,6 +22,10 @@ namespace Strata.Prune;
 /// </summary>
 public sealed class Pruner(Repository.Repository repo)
 {
+    // What the mark phase found, reused by the sweep of the same run when no snapshot came or went meanwhile.
+    private HashSet<BlobId>? _markedSnapshots;
+    private HashSet<BlobId>? _markedUsed;
+
     public Action<string>? OnProgress { get; set; }
 
     public async Task<PruneResult> RunAsync(PruneOptions options, CancellationToken ct = default)
@@ -53,6 +57,7 @@ public sealed class Pruner(Repository.Repository repo)
         result.Snapshots = snapshots.Count;
         Report($"finding the data {snapshots.Count} snapshots use");
         var used = await ReferenceCollector.CollectAsync(repo, snapshots, n => Report($"finding used data: {n} trees read"), ct).ConfigureAwait(false);
+        (_markedSnapshots, _markedUsed) = (snapshots.Select(s => s.Id).ToHashSet(), used);
 
         // One copy of each used blob is kept: the first live, stored one; other copies are waste.
         var keeper = new Dictionary<BlobId, BlobId>();
@@ -196,7 +201,10 @@ public sealed class Pruner(Repository.Repository repo)
         var contents = await RepositoryContents.ReadAsync(repo, ct).ConfigureAwait(false);
         await repo.LoadIndexAsync(ct).ConfigureAwait(false);
         var snapshots = await repo.ListSnapshotsAsync(ct).ConfigureAwait(false);
-        var used = await ReferenceCollector.CollectAsync(repo, snapshots, n => Report($"re-reading used data: {n} trees read"), ct).ConfigureAwait(false);
+        // Snapshots are immutable: the same set references the same blobs, so the mark's result stands.
+        var used = _markedUsed is not null && _markedSnapshots!.SetEquals(snapshots.Select(s => s.Id))
+            ? _markedUsed
+            : await ReferenceCollector.CollectAsync(repo, snapshots, n => Report($"re-reading used data: {n} trees read"), ct).ConfigureAwait(false);
         var condemnedAll = records.SelectMany(r => r.Packs).ToHashSet();
         var deleting = ready.SelectMany(r => r.Packs).ToHashSet();
         bool HasLiveCopy(BlobId blob) =>
