@@ -1,3 +1,4 @@
+using System.Buffers;
 using Strata.Repository;
 
 namespace Strata.Snapshots;
@@ -20,7 +21,7 @@ public static class ReferenceCollector
             var next = new List<BlobId>();
             await Parallel.ForEachAsync(frontier, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (id, token) =>
             {
-                var tree = await repo.LoadTreeAsync(id, token, cache: false).ConfigureAwait(false);
+                var tree = await ReadTreeAsync(repo, id, token).ConfigureAwait(false);
                 lock (used)
                 {
                     foreach (var node in tree.Nodes)
@@ -34,5 +35,23 @@ public static class ReferenceCollector
             frontier = next;
         }
         return used;
+    }
+
+    /// <summary>Reads a tree through pooled buffers: walking every tree of a repository must not allocate a fresh array per tree.</summary>
+    private static async Task<Tree> ReadTreeAsync(Repository.Repository repo, BlobId id, CancellationToken ct)
+    {
+        var location = repo.Locate(id);
+        var sealedBuffer = ArrayPool<byte>.Shared.Rent((int)location.Length);
+        var plaintext = ArrayPool<byte>.Shared.Rent((int)location.RawLength);
+        try
+        {
+            int length = await repo.ReadBlobAsync(id, sealedBuffer, plaintext, ct).ConfigureAwait(false);
+            return Tree.Deserialize(plaintext.AsSpan(0, length), $"tree {id.ToShortString()}");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(sealedBuffer);
+            ArrayPool<byte>.Shared.Return(plaintext);
+        }
     }
 }
