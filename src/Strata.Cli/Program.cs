@@ -15,6 +15,7 @@ root.Subcommands.Add(CatCommand.Create());
 root.Subcommands.Add(StatsCommand.Create());
 root.Subcommands.Add(RestoreCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
+root.Subcommands.Add(ImageCommand.Create());
 root.Subcommands.Add(KeyCommand.Create());
 root.Subcommands.Add(BenchmarkCommand.Create());
 root.Subcommands.Add(VersionCommand.Create());

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Strata.Errors;
+using Strata.Nbd;
+
+namespace Strata.Images;
+
+/// <summary>
+/// A qemu-nbd that Strata starts to read or write an image file in a format only qemu knows
+/// (qcow2): it listens on a Unix socket in a new private directory (mode 0700), and is stopped
+/// and waited for on dispose, so its lock on the image is gone when this returns.
+/// </summary>
+public sealed class QemuNbdServer : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly DirectoryInfo _directory;
+    private readonly Task<string> _stderr;
+    private readonly string _socketPath;
+
+    private QemuNbdServer(Process process, DirectoryInfo directory, string socket, Task<string> stderr)
+    {
+        _socketPath = socket;
+        _process = process;
+        _directory = directory;
+        _stderr = stderr;
+        Address = NbdAddress.ForUnixSocket(socket);
+    }
+
+    public NbdAddress Address { get; }
+
+    public static async Task<QemuNbdServer> StartAsync(string imagePath, string format, bool writable, IReadOnlyList<string> dirtyBitmaps, CancellationToken ct)
+    {
+        var directory = Directory.CreateTempSubdirectory("strata-nbd-");
+        var socket = Path.Combine(directory.FullName, "nbd.sock");
+        var args = new List<string> { "--persistent", "--socket", socket, "--format", format, "--cache", "none", "--aio", "threads" };
+        if (writable) args.AddRange(["--discard", "unmap"]);
+        else args.Add("--read-only");
+        foreach (var bitmap in dirtyBitmaps) args.AddRange(["--bitmap", bitmap]);
+        args.Add(Path.GetFullPath(imagePath));
+        var process = QemuTool.Start(QemuTool.StartInfo("qemu-nbd", args));
+        process.StandardInput.Close();
+        _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        var server = new QemuNbdServer(process, directory, socket, stderr);
+        try
+        {
+            await server.WaitUntilListeningAsync(imagePath, ct).ConfigureAwait(false);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task WaitUntilListeningAsync(string imagePath, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                var error = await _stderr.ConfigureAwait(false);
+                throw new StrataException($"qemu-nbd could not serve {imagePath}: {QemuTool.FirstLine(error)}");
+            }
+            if (File.Exists(_socketPath))
+            {
+                // The socket exists once qemu-nbd has bound it; a probe connection (closed at once) tells it listens.
+                using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await probe.ConnectAsync(Address.EndPoint, ct).ConfigureAwait(false);
+                    return;
+                }
+                catch (SocketException) { }
+            }
+            if (clock.Elapsed > TimeSpan.FromSeconds(20)) throw new StrataException($"qemu-nbd did not start serving {imagePath} within 20 s");
+            await Task.Delay(20, ct).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                // SIGTERM lets qemu-nbd flush and release the image cleanly (persistent bitmaps are written back).
+                SendSignal(_process.Id, SigTerm);
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                try { await _process.WaitForExitAsync(timeout.Token).ConfigureAwait(false); }
+                catch (OperationCanceledException) { _process.Kill(); await _process.WaitForExitAsync().ConfigureAwait(false); }
+            }
+        }
+        finally
+        {
+            _process.Dispose();
+            try { _directory.Delete(recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private const int SigTerm = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+}
