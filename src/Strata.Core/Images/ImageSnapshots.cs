@@ -28,6 +28,13 @@ public static class ImageSnapshots
     public static async Task<Snapshot?> LatestAsync(Repository.Repository repo, string name, string host, CancellationToken ct) =>
         (await ListAsync(repo, ct).ConfigureAwait(false)).LastOrDefault(s => s.Image!.Name == name && s.Hostname == host);
 
+    /// <summary>File-tree commands meet image snapshots by id: they refuse with the command to use instead.</summary>
+    public static void RefuseImage(Snapshot snapshot, string instead)
+    {
+        if (snapshot.IsImage)
+            throw new UsageException($"snapshot {snapshot.Id.ToShortString()} is a disk image, not a file tree: use '{instead}'");
+    }
+
     public static Task<BlockMap> LoadMapAsync(Repository.Repository repo, Snapshot snapshot, CancellationToken ct) =>
         BlockMapStore.LoadAsync(repo, snapshot.Tree, ct);
 

@@ -22,7 +22,7 @@ public static class QemuImg
         try
         {
             using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            return RandomAccess.Read(handle, magic, 0) == 4 && magic.SequenceEqual("QFI\xfb"u8);
+            return RandomAccess.Read(handle, magic, 0) == 4 && magic.SequenceEqual((ReadOnlySpan<byte>)[0x51, 0x46, 0x49, 0xfb]);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
