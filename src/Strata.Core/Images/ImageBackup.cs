@@ -152,8 +152,10 @@ public sealed class ImageBackup(Repository.Repository repo, ImageBackupOptions o
         if (device is NbdBlockDevice nbd && !nbd.HasDirtyBitmap(cbt)) return $"the NBD export has no dirty bitmap '{cbt}'";
         if (parent is null || parentMap is null) return "this is the first backup of this disk";
         if (parent.Image!.Cbt != "qemu-bitmap:" + cbt) return $"the previous snapshot {parent.Id.ToShortString()} was not taken with this bitmap";
+        if (state is { CountsFrom: null })
+            return $"dirty bitmap '{cbt}' was not started by a Strata backup, so it is unknown since when it counts";
         if (state is not null && state.CountsFrom != parent.Id)
-            return $"dirty bitmap '{cbt}' counts from snapshot {state.CountsFrom?.ToShortString() ?? "?"}, not from the previous snapshot {parent.Id.ToShortString()} of this disk";
+            return $"dirty bitmap '{cbt}' counts from snapshot {state.CountsFrom!.Value.ToShortString()}, not from the previous snapshot {parent.Id.ToShortString()} of this disk";
         if (parentMap.ImageSize != size) return "the image changed size";
         if (parentMap.BlockSize != blockSize) return "the block size changed";
         return null;

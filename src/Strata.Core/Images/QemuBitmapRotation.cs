@@ -43,8 +43,6 @@ public sealed class QemuBitmapRotation(string imagePath, string bitmap)
         };
         var receipts = Receipts(info);
         BlobId? countsFrom = receipts.Count == 1 && BlobId.TryParse(receipts[0][(bitmap.Length + ReceiptInfix.Length)..], out var id) ? id : null;
-        if (reason is null && countsFrom is null)
-            reason = $"dirty bitmap '{bitmap}' in {imagePath} was not started by a Strata backup, so it is unknown since when it counts";
         await QemuImg.AddBitmapAsync(imagePath, NextName, enabled: true, ct).ConfigureAwait(false);
         return new State(reason is null, reason, countsFrom);
     }
