@@ -111,6 +111,11 @@ public sealed class Checker(Repository.Repository repo)
         {
             OnProgress?.Invoke($"checking snapshot {snapshot.Id.ToShortString()}");
             var damaged = new List<string>();
+            if (snapshot.Kind is not (null or Snapshot.ImageKind))
+            {
+                _result.Errors.Add($"snapshot {snapshot.Id.ToShortString()} is of kind '{snapshot.Kind}', unknown to {StrataVersion.Text}: not checked");
+                continue;
+            }
             if (snapshot.IsImage) await WalkBlockMapAsync(snapshot, damaged, treeVerdicts, ct).ConfigureAwait(false);
             else await WalkAsync(snapshot.Tree, "", damaged, treeVerdicts, ct).ConfigureAwait(false);
             if (damaged.Count > 0)

@@ -20,6 +20,7 @@ public static class ImageSnapshots
                 ?? throw new UsageException(name is null ? "the repository has no image snapshots yet" : $"no image snapshot of '{name}'");
         }
         var snapshot = await repo.FindSnapshotAsync(reference, ct: ct).ConfigureAwait(false);
+        RefuseUnknownKind(snapshot);
         return snapshot.IsImage && snapshot.Image is not null ? snapshot
             : throw new UsageException($"snapshot {snapshot.Id.ToShortString()} is a file snapshot, not a disk image (use 'strata restore' / 'strata ls')");
     }
@@ -33,6 +34,14 @@ public static class ImageSnapshots
     {
         if (snapshot.IsImage)
             throw new UsageException($"snapshot {snapshot.Id.ToShortString()} is a disk image, not a file tree: use '{instead}'");
+        RefuseUnknownKind(snapshot);
+    }
+
+    /// <summary>FORMAT.md §8: a reader must refuse a snapshot kind it does not know rather than misread it.</summary>
+    public static void RefuseUnknownKind(Snapshot snapshot)
+    {
+        if (snapshot.Kind is not (null or Snapshot.ImageKind))
+            throw new UsageException($"snapshot {snapshot.Id.ToShortString()} is of kind '{snapshot.Kind}', which this Strata ({StrataVersion.Text}) does not know: upgrade Strata to read it");
     }
 
     public static Task<BlockMap> LoadMapAsync(Repository.Repository repo, Snapshot snapshot, CancellationToken ct) =>
