@@ -32,7 +32,7 @@ public sealed class QemuNbdServer : IAsyncDisposable
     {
         var directory = Directory.CreateTempSubdirectory("strata-nbd-");
         var socket = Path.Combine(directory.FullName, "nbd.sock");
-        var args = new List<string> { "--persistent", "--socket", socket, "--format", format, "--cache", "none", "--aio", "threads" };
+        var args = new List<string> { "--persistent", "--socket", socket, "--format", format };
         if (writable) args.AddRange(["--discard", "unmap"]);
         else args.Add("--read-only");
         foreach (var bitmap in dirtyBitmaps) args.AddRange(["--bitmap", bitmap]);
