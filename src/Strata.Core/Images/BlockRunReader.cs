@@ -4,9 +4,9 @@ using Strata.Repository;
 namespace Strata.Images;
 
 /// <summary>
-/// Reads a set of blocks from a disk in runs of adjacent blocks (up to 4 MiB per request, one
-/// request at a time, as sequential as the set allows) and hands each block to workers on every
-/// core: the reading overlaps with hashing, compressing and encrypting. Buffers are pooled.
+/// Reads a set of blocks from a disk in runs of adjacent blocks (up to 4 MiB per request, in disk
+/// order, <see cref="IBlockDevice.ReadConcurrency"/> requests at a time) and hands each block to
+/// workers on every core: reading overlaps with hashing, compressing and encrypting. Buffers are pooled.
 /// </summary>
 internal static class BlockRunReader
 {
@@ -20,8 +20,8 @@ internal static class BlockRunReader
     {
         int workers = Math.Max(1, Environment.ProcessorCount);
         int runBlocks = Math.Max(1, RunBytes / blockSize);
-        var pool = new BufferPool(runBlocks * blockSize, workers + 3);
-        var channel = Channel.CreateBounded<Run>(new BoundedChannelOptions(workers + 1) { SingleWriter = true });
+        var pool = new BufferPool(runBlocks * blockSize, workers + 3 + device.ReadConcurrency);
+        var channel = Channel.CreateBounded<Run>(new BoundedChannelOptions(workers + 1));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
 
         var consumers = Enumerable.Range(0, workers).Select(_ => Task.Run(async () =>
@@ -52,33 +52,53 @@ internal static class BlockRunReader
             }
         }, CancellationToken.None)).ToArray();
 
+        // The runs, in disk order; readers (one per connection or so) take the next one each.
+        var runs = new List<(int First, int Count)>();
+        int first = -1, count = 0;
+        foreach (int b in blocks.Blocks())
+        {
+            if (count > 0 && (b != first + count || count == runBlocks))
+            {
+                runs.Add((first, count));
+                count = 0;
+            }
+            if (count == 0) first = b;
+            count++;
+        }
+        if (count > 0) runs.Add((first, count));
+        int next = -1;
+        var readers = Enumerable.Range(0, Math.Max(1, device.ReadConcurrency)).Select(_ => Task.Run(async () =>
+        {
+            try
+            {
+                for (int i = Interlocked.Increment(ref next); i < runs.Count; i = Interlocked.Increment(ref next))
+                    await ReadRunAsync(runs[i].First, runs[i].Count).ConfigureAwait(false);
+            }
+            catch
+            {
+                stop.Cancel();
+                throw;
+            }
+        }, CancellationToken.None)).ToArray();
+
         try
         {
-            int first = -1, count = 0;
-            foreach (int b in blocks.Blocks())
-            {
-                if (count > 0 && (b != first + count || count == runBlocks))
-                {
-                    await ReadRunAsync(first, count).ConfigureAwait(false);
-                    count = 0;
-                }
-                if (count == 0) first = b;
-                count++;
-            }
-            if (count > 0) await ReadRunAsync(first, count).ConfigureAwait(false);
+            await Task.WhenAll(readers).ConfigureAwait(false);
             channel.Writer.Complete();
+            await Task.WhenAll(consumers).ConfigureAwait(false);
         }
-        catch (Exception)
+        catch (Exception failure)
         {
             channel.Writer.TryComplete();
             stop.Cancel();
-            // A worker's failure (it cancelled the reading) is the one to report; otherwise the reader's own.
-            try { await Task.WhenAll(consumers).ConfigureAwait(false); }
-            catch (Exception worker) when (worker is not OperationCanceledException) { throw; }
-            catch (OperationCanceledException) { }
-            throw;
+            try { await Task.WhenAll(readers.Concat(consumers)).ConfigureAwait(false); } catch { /* collected below */ }
+            // The failure that stopped everything, not the cancellations it caused in the other tasks.
+            var cause = readers.Concat(consumers).Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions)
+                .FirstOrDefault(e => e is not OperationCanceledException);
+            if (cause is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(cause);
+            ct.ThrowIfCancellationRequested();
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
-        await Task.WhenAll(consumers).ConfigureAwait(false);
 
         async Task ReadRunAsync(int firstBlock, int n)
         {

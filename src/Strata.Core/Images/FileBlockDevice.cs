@@ -22,6 +22,7 @@ public sealed class FileBlockDevice : IBlockDevice
     public string Description { get; }
     public long Size { get; private set; }
     public bool IsRegularFile => _isRegularFile;
+    public int ReadConcurrency => 2;
 
     /// <summary>Sets a regular file's length (a restored raw image file ends where the image does).</summary>
     public void SetLength(long size)

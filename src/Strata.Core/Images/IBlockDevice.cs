@@ -12,6 +12,9 @@ public interface IBlockDevice : IAsyncDisposable
 
     long Size { get; }
 
+    /// <summary>How many reads may usefully run at once.</summary>
+    int ReadConcurrency { get; }
+
     /// <summary>
     /// The regions that may hold non-zero data, in order; everything else reads as zeros and need
     /// not be read (SEEK_DATA/SEEK_HOLE for files, base:allocation for NBD exports).

@@ -9,26 +9,47 @@ namespace Strata.Images;
 public sealed class NbdBlockDevice : IBlockDevice
 {
     private readonly NbdClient _client;
+    private readonly NbdClient[] _all;
+    private readonly SemaphoreSlim _free;
+    private readonly System.Collections.Concurrent.ConcurrentBag<NbdClient> _idle;
     private readonly QemuNbdServer? _server;
 
-    private NbdBlockDevice(NbdClient client, QemuNbdServer? server, string description)
+    private NbdBlockDevice(NbdClient[] clients, QemuNbdServer? server, string description)
     {
-        _client = client;
+        _client = clients[0];
+        _all = clients;
+        _idle = new(clients);
+        _free = new SemaphoreSlim(clients.Length);
         _server = server;
         Description = description;
     }
 
     public string Description { get; }
     public long Size => _client.Size;
-    public NbdClient Client => _client;
+    public int ReadConcurrency => _all.Length;
 
-    /// <summary>Connects to an export, asking for base:allocation and, when named, the dirty bitmap.</summary>
-    public static async Task<NbdBlockDevice> ConnectAsync(NbdAddress address, IReadOnlyList<string> dirtyBitmaps, CancellationToken ct, QemuNbdServer? server = null, string? description = null)
+    /// <summary>
+    /// Connects to an export, asking for base:allocation and, when named, the dirty bitmaps.
+    /// <paramref name="connections"/> &gt; 1 only for servers known to accept that many clients
+    /// (our own qemu-nbd): requests on separate connections overlap, one connection has one in flight.
+    /// </summary>
+    public static async Task<NbdBlockDevice> ConnectAsync(NbdAddress address, IReadOnlyList<string> dirtyBitmaps, CancellationToken ct,
+        QemuNbdServer? server = null, string? description = null, int connections = 1)
     {
         var contexts = new List<string> { NbdMetaContexts.BaseAllocation };
         foreach (var bitmap in dirtyBitmaps) contexts.Add(NbdMetaContexts.QemuDirtyBitmapPrefix + bitmap);
-        var client = await NbdClient.ConnectAsync(address, contexts, ct).ConfigureAwait(false);
-        return new NbdBlockDevice(client, server, description ?? address.ToString());
+        var clients = new List<NbdClient>();
+        try
+        {
+            clients.Add(await NbdClient.ConnectAsync(address, contexts, ct).ConfigureAwait(false));
+            for (int i = 1; i < connections; i++) clients.Add(await NbdClient.ConnectAsync(address, [], ct).ConfigureAwait(false));
+        }
+        catch
+        {
+            foreach (var c in clients) await c.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return new NbdBlockDevice([.. clients], server, description ?? address.ToString());
     }
 
     /// <summary>Serves <paramref name="imagePath"/> with a private qemu-nbd and connects to it.</summary>
@@ -37,7 +58,7 @@ public sealed class NbdBlockDevice : IBlockDevice
         var server = await QemuNbdServer.StartAsync(imagePath, format, writable, dirtyBitmaps, ct).ConfigureAwait(false);
         try
         {
-            return await ConnectAsync(server.Address, dirtyBitmaps, ct, server, imagePath).ConfigureAwait(false);
+            return await ConnectAsync(server.Address, dirtyBitmaps, ct, server, imagePath, QemuNbdServer.Connections).ConfigureAwait(false);
         }
         catch
         {
@@ -70,15 +91,33 @@ public sealed class NbdBlockDevice : IBlockDevice
         return extents;
     }
 
-    public Task ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct) => _client.ReadAsync(offset, buffer, ct);
-    public Task WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken ct) => _client.WriteAsync(offset, data, ct);
-    public Task ZeroAsync(long offset, long length, CancellationToken ct) => _client.WriteZeroesAsync(offset, length, punchHole: true, ct);
-    public Task FlushAsync(CancellationToken ct) => _client.FlushAsync(ct);
+    public Task ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct) => WithClientAsync(c => c.ReadAsync(offset, buffer, ct), ct);
+    public Task WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken ct) => WithClientAsync(c => c.WriteAsync(offset, data, ct), ct);
+    public Task ZeroAsync(long offset, long length, CancellationToken ct) => WithClientAsync(c => c.WriteZeroesAsync(offset, length, punchHole: true, ct), ct);
+
+    /// <summary>Flushes every connection: without NBD_FLAG_CAN_MULTI_CONN a flush covers only its own connection's writes.</summary>
+    public async Task FlushAsync(CancellationToken ct)
+    {
+        foreach (var c in _all) await c.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    private async Task WithClientAsync(Func<NbdClient, Task> operation, CancellationToken ct)
+    {
+        await _free.WaitAsync(ct).ConfigureAwait(false);
+        _idle.TryTake(out var client);
+        try { await operation(client!).ConfigureAwait(false); }
+        finally
+        {
+            _idle.Add(client!);
+            _free.Release();
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
-        await _client.DisposeAsync().ConfigureAwait(false);
+        foreach (var c in _all) await c.DisposeAsync().ConfigureAwait(false);
         if (_server is not null) await _server.DisposeAsync().ConfigureAwait(false);
+        _free.Dispose();
     }
 
     private static void Append(List<ImageExtent> extents, long offset, long length)

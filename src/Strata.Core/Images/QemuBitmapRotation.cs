@@ -52,16 +52,9 @@ public sealed class QemuBitmapRotation(string imagePath, string bitmap)
     {
         var info = await QemuImg.InfoAsync(imagePath, ct).ConfigureAwait(false);
         var b = info.Bitmap(bitmap);
-        if (b is { InUse: false, Enabled: true })
-        {
-            await QemuImg.ClearBitmapAsync(imagePath, bitmap, ct).ConfigureAwait(false);
-        }
-        else
-        {
-            if (b is not null) await QemuImg.RemoveBitmapAsync(imagePath, bitmap, ct).ConfigureAwait(false);
-            await QemuImg.AddBitmapAsync(imagePath, bitmap, enabled: true, ct).ConfigureAwait(false);
-        }
-        await QemuImg.MergeBitmapAsync(imagePath, NextName, bitmap, ct).ConfigureAwait(false);
+        if (b is not null and not { InUse: false, Enabled: true }) await QemuImg.RemoveBitmapAsync(imagePath, bitmap, ct).ConfigureAwait(false);
+        // One qemu-img run, its operations in order: NAME starts afresh with what NAME.strata-next saw since the backup began.
+        await QemuImg.RestartBitmapFromAsync(imagePath, bitmap, create: b is not { InUse: false, Enabled: true }, NextName, ct).ConfigureAwait(false);
         await QemuImg.RemoveBitmapAsync(imagePath, NextName, ct).ConfigureAwait(false);
         foreach (var old in Receipts(info)) await QemuImg.RemoveBitmapAsync(imagePath, old, ct).ConfigureAwait(false);
         await QemuImg.AddBitmapAsync(imagePath, ReceiptName(snapshot), enabled: false, ct).ConfigureAwait(false);

@@ -63,6 +63,10 @@ public static class QemuImg
     public static Task RemoveBitmapAsync(string path, string name, CancellationToken ct) =>
         BitmapAsync(path, ["--remove"], name, $"removing dirty bitmap '{name}' from {path}", ct);
 
+    /// <summary>Clears (or, with <paramref name="create"/>, creates enabled) <paramref name="target"/> and merges <paramref name="source"/> into it, in one run.</summary>
+    public static Task RestartBitmapFromAsync(string path, string target, bool create, string source, CancellationToken ct) =>
+        BitmapAsync(path, [create ? "--add" : "--clear", "--merge", source], target, $"restarting dirty bitmap '{target}' in {path}", ct);
+
     /// <summary>Adds the bits of <paramref name="source"/> to <paramref name="target"/> (same image).</summary>
     public static Task MergeBitmapAsync(string path, string source, string target, CancellationToken ct) =>
         // No -b: naming the same file as the source image takes a second write lock and fails (FEASIBILITY §3).

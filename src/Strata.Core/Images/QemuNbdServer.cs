@@ -28,11 +28,14 @@ public sealed class QemuNbdServer : IAsyncDisposable
 
     public NbdAddress Address { get; }
 
+    /// <summary>Connections Strata opens to its own qemu-nbd (--shared): reads on separate connections overlap.</summary>
+    public const int Connections = 4;
+
     public static async Task<QemuNbdServer> StartAsync(string imagePath, string format, bool writable, IReadOnlyList<string> dirtyBitmaps, CancellationToken ct)
     {
         var directory = Directory.CreateTempSubdirectory("strata-nbd-");
         var socket = Path.Combine(directory.FullName, "nbd.sock");
-        var args = new List<string> { "--persistent", "--socket", socket, "--format", format };
+        var args = new List<string> { "--persistent", "--shared", Connections.ToString(System.Globalization.CultureInfo.InvariantCulture), "--socket", socket, "--format", format };
         if (writable) args.AddRange(["--discard", "unmap"]);
         else args.Add("--read-only");
         foreach (var bitmap in dirtyBitmaps) args.AddRange(["--bitmap", bitmap]);
@@ -76,7 +79,7 @@ public sealed class QemuNbdServer : IAsyncDisposable
                 catch (SocketException) { }
             }
             if (clock.Elapsed > TimeSpan.FromSeconds(20)) throw new StrataException($"qemu-nbd did not start serving {imagePath} within 20 s");
-            await Task.Delay(20, ct).ConfigureAwait(false);
+            await Task.Delay(5, ct).ConfigureAwait(false);
         }
     }
 
