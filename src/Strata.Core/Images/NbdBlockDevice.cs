@@ -41,7 +41,7 @@ public sealed class NbdBlockDevice : IBlockDevice
         var clients = new List<NbdClient>();
         try
         {
-            clients.Add(await NbdClient.ConnectAsync(address, contexts, ct).ConfigureAwait(false));
+            clients.Add(server is null ? await NbdClient.ConnectAsync(address, contexts, ct).ConfigureAwait(false) : await ConnectToStartingServerAsync(address, contexts, ct).ConfigureAwait(false));
             for (int i = 1; i < connections; i++) clients.Add(await NbdClient.ConnectAsync(address, [], ct).ConfigureAwait(false));
         }
         catch
@@ -50,6 +50,20 @@ public sealed class NbdBlockDevice : IBlockDevice
             throw;
         }
         return new NbdBlockDevice([.. clients], server, description ?? address.ToString());
+    }
+
+    /// <summary>A qemu-nbd that has just bound its socket may not listen yet: connection refused is retried for a while.</summary>
+    private static async Task<NbdClient> ConnectToStartingServerAsync(NbdAddress address, IReadOnlyList<string> contexts, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            try { return await NbdClient.ConnectAsync(address, contexts, ct).ConfigureAwait(false); }
+            catch (NbdException e) when (e.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused } && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(5, ct).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>Serves <paramref name="imagePath"/> with a private qemu-nbd and connects to it.</summary>

@@ -7,8 +7,9 @@ namespace Strata.Images;
 
 /// <summary>
 /// A qemu-nbd that Strata starts to read or write an image file in a format only qemu knows
-/// (qcow2): it listens on a Unix socket in a new private directory (mode 0700), and is stopped
-/// and waited for on dispose, so its lock on the image is gone when this returns.
+/// (qcow2): it listens on a Unix socket in a new private directory (mode 0700), exits when its
+/// last client disconnects, and is stopped and waited for on dispose, so its lock on the image is
+/// gone when this returns.
 /// </summary>
 public sealed class QemuNbdServer : IAsyncDisposable
 {
@@ -35,7 +36,9 @@ public sealed class QemuNbdServer : IAsyncDisposable
     {
         var directory = Directory.CreateTempSubdirectory("strata-nbd-");
         var socket = Path.Combine(directory.FullName, "nbd.sock");
-        var args = new List<string> { "--persistent", "--shared", Connections.ToString(System.Globalization.CultureInfo.InvariantCulture), "--socket", socket, "--format", format };
+        // Not --persistent: qemu-nbd exits when its last client disconnects, so a Strata that is killed
+        // (its sockets closed by the kernel) never leaves a qemu-nbd holding the image's lock.
+        var args = new List<string> { "--shared", Connections.ToString(System.Globalization.CultureInfo.InvariantCulture), "--socket", socket, "--format", format };
         if (writable) args.AddRange(["--discard", "unmap"]);
         else args.Add("--read-only");
         foreach (var bitmap in dirtyBitmaps) args.AddRange(["--bitmap", bitmap]);
@@ -67,17 +70,9 @@ public sealed class QemuNbdServer : IAsyncDisposable
                 var error = await _stderr.ConfigureAwait(false);
                 throw new StrataException($"qemu-nbd could not serve {imagePath}: {QemuTool.FirstLine(error)}");
             }
-            if (File.Exists(_socketPath))
-            {
-                // The socket exists once qemu-nbd has bound it; a probe connection (closed at once) tells it listens.
-                using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await probe.ConnectAsync(Address.EndPoint, ct).ConfigureAwait(false);
-                    return;
-                }
-                catch (SocketException) { }
-            }
+            // Bound is enough: the first client retries while qemu-nbd is between bind and listen
+            // (a probe connection would count as its last client and make it exit).
+            if (File.Exists(_socketPath)) return;
             if (clock.Elapsed > TimeSpan.FromSeconds(20)) throw new StrataException($"qemu-nbd did not start serving {imagePath} within 20 s");
             await Task.Delay(5, ct).ConfigureAwait(false);
         }
