@@ -15,6 +15,7 @@ public sealed class QemuBitmapRotation(string imagePath, string bitmap)
 {
     private const string NextSuffix = ".strata-next";
     private const string ReceiptInfix = ".strata-at-";
+    private QemuImageInfo? _seen;
 
     public string Bitmap => bitmap;
     public string NextName => bitmap + NextSuffix;
@@ -33,6 +34,7 @@ public sealed class QemuBitmapRotation(string imagePath, string bitmap)
             await QemuImg.RemoveBitmapAsync(imagePath, NextName, ct).ConfigureAwait(false);
             info = await QemuImg.InfoAsync(imagePath, ct).ConfigureAwait(false);
         }
+        _seen = info;
         var b = info.Bitmap(bitmap);
         string? reason = b switch
         {
@@ -47,16 +49,21 @@ public sealed class QemuBitmapRotation(string imagePath, string bitmap)
         return new State(reason is null, reason, countsFrom);
     }
 
-    /// <summary>After the snapshot is saved: NAME now counts from <paramref name="snapshot"/>.</summary>
+    /// <summary>
+    /// After the snapshot is saved: NAME now counts from <paramref name="snapshot"/>. Works from the
+    /// bitmaps <see cref="PrepareAsync"/> saw (the image was ours in between: qemu-nbd held its lock),
+    /// so it costs four qemu-img runs and no extra info.
+    /// </summary>
     public async Task CommitAsync(BlobId snapshot, CancellationToken ct)
     {
-        var info = await QemuImg.InfoAsync(imagePath, ct).ConfigureAwait(false);
-        var b = info.Bitmap(bitmap);
-        if (b is not null and not { InUse: false, Enabled: true }) await QemuImg.RemoveBitmapAsync(imagePath, bitmap, ct).ConfigureAwait(false);
+        if (_seen is null) throw new InvalidOperationException("CommitAsync before PrepareAsync");
+        var b = _seen.Bitmap(bitmap);
+        bool healthy = b is { InUse: false, Enabled: true };
+        if (b is not null && !healthy) await QemuImg.RemoveBitmapAsync(imagePath, bitmap, ct).ConfigureAwait(false);
         // One qemu-img run, its operations in order: NAME starts afresh with what NAME.strata-next saw since the backup began.
-        await QemuImg.RestartBitmapFromAsync(imagePath, bitmap, create: b is not { InUse: false, Enabled: true }, NextName, ct).ConfigureAwait(false);
+        await QemuImg.RestartBitmapFromAsync(imagePath, bitmap, create: !healthy, NextName, ct).ConfigureAwait(false);
         await QemuImg.RemoveBitmapAsync(imagePath, NextName, ct).ConfigureAwait(false);
-        foreach (var old in Receipts(info)) await QemuImg.RemoveBitmapAsync(imagePath, old, ct).ConfigureAwait(false);
+        foreach (var old in Receipts(_seen)) await QemuImg.RemoveBitmapAsync(imagePath, old, ct).ConfigureAwait(false);
         await QemuImg.AddBitmapAsync(imagePath, ReceiptName(snapshot), enabled: false, ct).ConfigureAwait(false);
     }
 
