@@ -59,8 +59,19 @@ public sealed class ImageRestore(Repository.Repository repo, Snapshot snapshot, 
         {
             if (location.Kind == ImageLocation.Kinds.Missing)
                 throw new UsageException($"{options.Target} does not exist: an incremental restore updates an existing disk (leave out --incremental for a full restore)");
-            var fromCbt = options.TargetBitmap is null ? null : await PlanFromCbtAsync(location, map, ct).ConfigureAwait(false);
-            device = await location.OpenAsync(writable: true, [], ct).ConfigureAwait(false);
+            var tracked = options.TargetBitmap is null ? null : await TargetBitmapBaseAsync(location, ct).ConfigureAwait(false);
+            // One qemu-nbd for both: it exports the bitmaps (read before anything is written) and takes the writes.
+            device = await location.OpenAsync(writable: true, tracked?.Bitmaps ?? [], ct).ConfigureAwait(false);
+            BlockSet? fromCbt = null;
+            try
+            {
+                if (tracked is not null) fromCbt = await PlanFromCbtAsync((NbdBlockDevice)device, tracked.Base, tracked.Bitmaps, map, ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                await device.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
             if (fromCbt is not null)
             {
                 mode = "incremental-cbt";
@@ -94,8 +105,10 @@ public sealed class ImageRestore(Repository.Repository repo, Snapshot snapshot, 
 
     // ---- which blocks to write ---------------------------------------------------------------
 
-    /// <summary>The blocks that may differ, from CBT metadata; null (with a note) when that cannot be known.</summary>
-    private async Task<BlockSet?> PlanFromCbtAsync(ImageLocation location, BlockMap map, CancellationToken ct)
+    private sealed record TrackedTarget(Snapshot Base, List<string> Bitmaps);
+
+    /// <summary>The snapshot the target's bitmap counts from and the bitmaps to read; null (with a note) when that cannot be known.</summary>
+    private async Task<TrackedTarget?> TargetBitmapBaseAsync(ImageLocation location, CancellationToken ct)
     {
         string bitmap = options.TargetBitmap!;
         BlobId? baseId;
@@ -105,42 +118,39 @@ public sealed class ImageRestore(Repository.Repository repo, Snapshot snapshot, 
             var info = await QemuImg.InfoAsync(location.Path!, ct).ConfigureAwait(false);
             var state = info.Bitmap(bitmap);
             if (state is null or { InUse: true } or { Enabled: false })
-                return Fallback($"dirty bitmap '{bitmap}' of {options.Target} is {(state is null ? "missing" : state.InUse ? "not saved cleanly" : "disabled")}");
+                return Fallback<TrackedTarget>($"dirty bitmap '{bitmap}' of {options.Target} is {(state is null ? "missing" : state.InUse ? "not saved cleanly" : "disabled")}");
             // A run interrupted mid-rotation leaves writes in the next bitmap: they count too.
             var rotation = new QemuBitmapRotation(location.Path!, bitmap);
             if (info.Bitmap(rotation.NextName) is not null) bitmaps.Add(rotation.NextName);
-            baseId = await QemuBitmapRotation.CountsFromAsync(location.Path!, bitmap, ct).ConfigureAwait(false);
-            if (baseId is null) return Fallback($"{options.Target} records no Strata backup that dirty bitmap '{bitmap}' counts from");
+            baseId = QemuBitmapRotation.CountsFrom(info, bitmap);
+            if (baseId is null) return Fallback<TrackedTarget>($"{options.Target} records no Strata backup that dirty bitmap '{bitmap}' counts from");
         }
         else if (location.Kind == ImageLocation.Kinds.Nbd)
         {
-            if (options.Base is null) return Fallback("--base SNAPSHOT (the snapshot the NBD export's bitmap counts from) was not given");
+            if (options.Base is null) return Fallback<TrackedTarget>("--base SNAPSHOT (the snapshot the NBD export's bitmap counts from) was not given");
             baseId = (await ImageSnapshots.FindAsync(repo, options.Base, null, ct).ConfigureAwait(false)).Id;
         }
         else
         {
-            return Fallback($"{options.Target} is a {location.KindName} disk, which has no dirty bitmap");
+            return Fallback<TrackedTarget>($"{options.Target} is a {location.KindName} disk, which has no dirty bitmap");
         }
+        try { return new TrackedTarget(await repo.LoadSnapshotAsync(baseId.Value, ct).ConfigureAwait(false), bitmaps); }
+        catch (ObjectNotFoundException) { return Fallback<TrackedTarget>($"the snapshot {baseId.Value.ToShortString()} the target's bitmap counts from is not in the repository"); }
+    }
 
-        Snapshot baseSnapshot;
-        try { baseSnapshot = await repo.LoadSnapshotAsync(baseId.Value, ct).ConfigureAwait(false); }
-        catch (ObjectNotFoundException) { return Fallback($"the snapshot {baseId.Value.ToShortString()} the target's bitmap counts from is not in the repository"); }
-
+    /// <summary>The blocks that may differ: stored changes between the base and the wanted snapshot, plus the target's dirty extents.</summary>
+    private async Task<BlockSet?> PlanFromCbtAsync(NbdBlockDevice device, Snapshot baseSnapshot, List<string> bitmaps, BlockMap map, CancellationToken ct)
+    {
+        foreach (var name in bitmaps)
+            if (!device.HasDirtyBitmap(name)) return Fallback($"the NBD export has no dirty bitmap '{name}'");
         var plan = await ChangesBetweenAsync(baseSnapshot, map, ct).ConfigureAwait(false);
         if (plan is null) return null;
-        await using (var device = await location.OpenAsync(writable: false, bitmaps, ct).ConfigureAwait(false))
-        {
-            var nbd = (NbdBlockDevice)device;
-            foreach (var name in bitmaps)
+        foreach (var name in bitmaps)
+            foreach (var e in await device.DirtyExtentsAsync(name, ct).ConfigureAwait(false))
             {
-                if (!nbd.HasDirtyBitmap(name)) return Fallback($"the NBD export has no dirty bitmap '{name}'");
-                foreach (var e in await nbd.DirtyExtentsAsync(name, ct).ConfigureAwait(false))
-                {
-                    if (e.Offset >= map.ImageSize) break;
-                    plan.AddBytes(new ImageExtent(e.Offset, Math.Min(e.Length, map.ImageSize - e.Offset)), map.BlockSize);
-                }
+                if (e.Offset >= map.ImageSize) break;
+                plan.AddBytes(new ImageExtent(e.Offset, Math.Min(e.Length, map.ImageSize - e.Offset)), map.BlockSize);
             }
-        }
         return plan;
     }
 
@@ -235,11 +245,13 @@ public sealed class ImageRestore(Repository.Repository repo, Snapshot snapshot, 
         }
     }
 
-    private BlockSet? Fallback(string why)
+    private T? Fallback<T>(string why) where T : class
     {
         Note($"{why}: comparing by hashing the target instead");
         return null;
     }
+
+    private BlockSet? Fallback(string why) => Fallback<BlockSet>(why);
 
     private void Note(string text)
     {

@@ -43,8 +43,7 @@ public sealed class QemuBitmapRotation(string imagePath, string bitmap)
             { Enabled: false } => $"dirty bitmap '{bitmap}' in {imagePath} is disabled and does not record writes",
             _ => null,
         };
-        var receipts = Receipts(info);
-        BlobId? countsFrom = receipts.Count == 1 && BlobId.TryParse(receipts[0][(bitmap.Length + ReceiptInfix.Length)..], out var id) ? id : null;
+        BlobId? countsFrom = CountsFrom(info, bitmap);
         await QemuImg.AddBitmapAsync(imagePath, NextName, enabled: true, ct).ConfigureAwait(false);
         return new State(reason is null, reason, countsFrom);
     }
@@ -81,10 +80,9 @@ public sealed class QemuBitmapRotation(string imagePath, string bitmap)
     }
 
     /// <summary>The snapshot a receipt in the image names, if exactly one is there.</summary>
-    public static async Task<BlobId?> CountsFromAsync(string imagePath, string bitmap, CancellationToken ct)
+    public static BlobId? CountsFrom(QemuImageInfo info, string bitmap)
     {
-        var rotation = new QemuBitmapRotation(imagePath, bitmap);
-        var receipts = rotation.Receipts(await QemuImg.InfoAsync(imagePath, ct).ConfigureAwait(false));
+        var receipts = new QemuBitmapRotation("", bitmap).Receipts(info);
         return receipts.Count == 1 && BlobId.TryParse(receipts[0][(bitmap.Length + ReceiptInfix.Length)..], out var id) ? id : null;
     }
 

@@ -29,6 +29,9 @@ public sealed class QemuNbdServer : IAsyncDisposable
 
     public NbdAddress Address { get; }
 
+    // fd 3 keeps the pipe: a background job's own stdin is /dev/null in a non-interactive shell.
+    private const string GuardScript = "exec 3<&0; qemu-nbd \"$@\" </dev/null & q=$!; (read -r _ <&3; kill -TERM $q 2>/dev/null) & wait $q";
+
     /// <summary>Connections Strata opens to its own qemu-nbd (--shared): reads on separate connections overlap.</summary>
     public const int Connections = 4;
 
@@ -36,15 +39,17 @@ public sealed class QemuNbdServer : IAsyncDisposable
     {
         var directory = Directory.CreateTempSubdirectory("strata-nbd-");
         var socket = Path.Combine(directory.FullName, "nbd.sock");
-        // Not --persistent: qemu-nbd exits when its last client disconnects, so a Strata that is killed
-        // (its sockets closed by the kernel) never leaves a qemu-nbd holding the image's lock.
+        // Not --persistent: qemu-nbd exits when its last client disconnects.
         var args = new List<string> { "--shared", Connections.ToString(System.Globalization.CultureInfo.InvariantCulture), "--socket", socket, "--format", format };
         if (writable) args.AddRange(["--discard", "unmap"]);
         else args.Add("--read-only");
         foreach (var bitmap in dirtyBitmaps) args.AddRange(["--bitmap", bitmap]);
         args.Add(Path.GetFullPath(imagePath));
-        var process = QemuTool.Start(QemuTool.StartInfo("qemu-nbd", args));
-        process.StandardInput.Close();
+        if (!QemuTool.IsInstalled("qemu-nbd"))
+            throw new Errors.UsageException($"qemu-nbd is not installed (Debian package {QemuTool.Package}); it is needed for qcow2 images and qemu dirty bitmaps");
+        // A guard shell holds our stdin pipe: when Strata exits or is killed, even before connecting,
+        // the pipe closes and the guard stops qemu-nbd, so no qemu-nbd is left holding the image's lock.
+        var process = QemuTool.Start(QemuTool.StartInfo("/bin/sh", ["-c", GuardScript, "qemu-nbd-guard", .. args]));
         _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         var server = new QemuNbdServer(process, directory, socket, stderr);
@@ -84,11 +89,12 @@ public sealed class QemuNbdServer : IAsyncDisposable
         {
             if (!_process.HasExited)
             {
-                // SIGTERM lets qemu-nbd flush and release the image cleanly (persistent bitmaps are written back).
-                SendSignal(_process.Id, SigTerm);
+                // Closing the guard's stdin makes it SIGTERM qemu-nbd, which flushes and releases the
+                // image (persistent bitmaps are written back); then the guard exits.
+                try { _process.StandardInput.Close(); } catch (IOException) { }
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                 try { await _process.WaitForExitAsync(timeout.Token).ConfigureAwait(false); }
-                catch (OperationCanceledException) { _process.Kill(); await _process.WaitForExitAsync().ConfigureAwait(false); }
+                catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); await _process.WaitForExitAsync().ConfigureAwait(false); }
             }
         }
         finally
@@ -98,8 +104,4 @@ public sealed class QemuNbdServer : IAsyncDisposable
         }
     }
 
-    private const int SigTerm = 15;
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int SendSignal(int pid, int signal);
 }

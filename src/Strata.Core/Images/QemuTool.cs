@@ -9,6 +9,11 @@ internal static class QemuTool
 {
     public const string Package = "qemu-utils";
 
+    /// <summary>Whether <paramref name="program"/> is on the PATH.</summary>
+    public static bool IsInstalled(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Any(dir => File.Exists(Path.Combine(dir, program)));
+
     public static ProcessStartInfo StartInfo(string program, IEnumerable<string> args)
     {
         var info = new ProcessStartInfo(program)

@@ -52,6 +52,29 @@ public sealed class ImageCrashTests : IDisposable
         _ws.Cli.Run("check", "--read-data").ShouldSucceed();
     }
 
+    [Fact]
+    public async Task Strata_killed_as_soon_as_its_qemu_nbd_starts_leaves_no_qemu_nbd_behind()
+    {
+        _ws.Init();
+        var disk = _ws.PathOf("vm.qcow2");
+        Qemu.CreateQcow2(disk, 64 * MiB);
+        Qemu.Write(disk, "qcow2", (0, 4 * MiB, 0x01));
+        using (var running = _ws.Cli.Start("image", "backup", disk))
+        {
+            var clock = Stopwatch.StartNew();
+            while (QemuNbdProcessesFor(disk) == 0 && !running.HasExited && clock.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(1);
+            try { Process.GetProcessById(running.Id).Kill(entireProcessTree: false); }
+            catch (ArgumentException) { }
+            catch (InvalidOperationException) { }
+            await running.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        var wait = Stopwatch.StartNew();
+        while (QemuNbdProcessesFor(disk) > 0 && wait.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(50);
+        Assert.Equal(0, QemuNbdProcessesFor(disk));
+        // The image is not locked: qemu-img can write to it.
+        Qemu.AddBitmap(disk, "after");
+    }
+
     private static int QemuNbdProcessesFor(string image) =>
         Directory.EnumerateDirectories("/proc").Count(dir =>
         {
