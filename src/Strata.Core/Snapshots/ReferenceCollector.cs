@@ -14,7 +14,13 @@ public static class ReferenceCollector
         Action<long>? onTreesRead = null, CancellationToken ct = default)
     {
         var used = new HashSet<BlobId>();
-        var frontier = snapshots.Select(s => s.Tree).Where(used.Add).ToList();
+        var frontier = new List<BlobId>();
+        foreach (var snapshot in snapshots)
+        {
+            if (snapshot.IsImage) await CollectImageAsync(repo, snapshot, used, ct).ConfigureAwait(false);
+            else if (snapshot.Kind is null) { if (used.Add(snapshot.Tree)) frontier.Add(snapshot.Tree); }
+            else throw new Errors.CorruptDataException($"snapshot {snapshot.Id.ToShortString()} is of a kind this Strata does not know ('{snapshot.Kind}'): refusing to decide what it uses");
+        }
         long treesRead = 0;
         while (frontier.Count > 0)
         {
@@ -35,6 +41,18 @@ public static class ReferenceCollector
             frontier = next;
         }
         return used;
+    }
+
+    /// <summary>An image snapshot uses its block-map root, the root's segments, every block they name, and its changed-extent list (FORMAT.md §8a).</summary>
+    private static async Task CollectImageAsync(Repository.Repository repo, Snapshot snapshot, HashSet<BlobId> used, CancellationToken ct)
+    {
+        if (!used.Add(snapshot.Tree)) return;
+        if (snapshot.Image?.Changes is { } changes) used.Add(changes);
+        var map = await Images.BlockMapStore.LoadAsync(repo, snapshot.Tree, ct).ConfigureAwait(false);
+        var root = await Images.BlockMapStore.LoadRootAsync(repo, snapshot.Tree, ct).ConfigureAwait(false);
+        used.UnionWith(root.Segments);
+        foreach (var block in map.Blocks)
+            if (!block.IsZero) used.Add(block);
     }
 
     /// <summary>Reads a tree through pooled buffers: walking every tree of a repository must not allocate a fresh array per tree.</summary>
