@@ -5,9 +5,10 @@ public static class StorageLocation
 {
     public static IStorageBackend Open(string location)
     {
+        if (location.StartsWith(S3Location.Scheme, StringComparison.Ordinal)) return new S3Backend(S3Location.Parse(location));
         if (location.StartsWith("local:", StringComparison.Ordinal)) location = location["local:".Length..];
-        if (location.Contains("://", StringComparison.Ordinal) || location.StartsWith("s3:", StringComparison.Ordinal))
-            throw new Errors.UsageException($"repository location '{location}': only local directories are supported by this build");
+        if (location.Contains("://", StringComparison.Ordinal))
+            throw new Errors.UsageException($"repository location '{location}': not supported (use a local directory or s3:http(s)://HOST:PORT/BUCKET[/PREFIX])");
         return new LocalDirectoryBackend(location);
     }
 }

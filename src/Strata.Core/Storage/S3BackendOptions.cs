@@ -1,0 +1,21 @@
+namespace Strata.Storage;
+
+/// <summary>How an <see cref="S3Backend"/> talks to its store; the defaults suit AWS and MinIO.</summary>
+public sealed record S3BackendOptions
+{
+    /// <summary>Objects larger than this are uploaded in parts.</summary>
+    public long MultipartThreshold { get; init; } = 64L << 20;
+
+    /// <summary>Size of each part but the last (S3 requires at least 5 MiB).</summary>
+    public long PartSize { get; init; } = 16L << 20;
+
+    public int PartsInFlight { get; init; } = 2;
+
+    /// <summary>A request with no answer within this time is abandoned and retried.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    public RetryPolicy Retry { get; init; } = RetryPolicy.Default;
+
+    /// <summary>Where packs are staged before upload; default: strata-staging in the system temp folder.</summary>
+    public string? StagingDirectory { get; init; }
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Makes s3rver's PUT atomic, as S3's is, so tests can rely on the S3 contract.
+
+s3rver 3.7.1 answers a PUT before the object's file is even opened, and writes it in place: a
+GET or LIST right after a successful PUT may miss the object or see part of it, and an upload
+cut short by the client is stored as a short object. This rewrites FilesystemStore.putObject to
+write a temporary file, refuse a body shorter than its Content-Length, and rename the file into
+place only when complete. Idempotent; fails loudly if the code to replace is not found.
+Usage: patch-s3rver.py PATH/TO/node_modules/s3rver/lib/stores/filesystem.js
+"""
+import sys
+
+MARK = "// strata: atomic put"
+path = sys.argv[1]
+source = open(path, encoding="utf-8").read()
+if MARK in source:
+    sys.exit(0)
+
+start = source.index("    await fs.mkdirp(path.dirname(objectPath));\n\n    const [size, md5] = await new Promise(")
+end_marker = "    await this.putMetadata(object.bucket, object.key, object.metadata, md5);\n"
+end = source.index(end_marker, start) + len(end_marker)
+
+replacement = """    await fs.mkdirp(path.dirname(objectPath));
+    """ + MARK + """: temporary file, length check, rename into place when complete
+    const tempPath = `${objectPath}.${process.pid}.${crypto.randomBytes(8).toString('hex')}.tmp`;
+    const expected = object.content && object.content.headers ? object.size : NaN;
+    let size, md5;
+    try {
+      [size, md5] = await new Promise((resolve, reject) => {
+        const writeStream = fs.createWriteStream(tempPath);
+        const md5Context = crypto.createHash('md5');
+        let totalLength = 0;
+        writeStream.on('error', reject);
+        writeStream.on('finish', () => {
+          if (Number.isFinite(expected) && totalLength !== expected) {
+            reject(new Error(`incomplete body: ${totalLength} of ${expected} bytes`));
+          } else {
+            resolve([totalLength, md5Context.digest('hex')]);
+          }
+        });
+        if (Buffer.isBuffer(object.content)) {
+          md5Context.update(object.content);
+          totalLength = object.content.length;
+          writeStream.end(object.content);
+        } else {
+          object.content.on('error', reject);
+          object.content.on('aborted', () => reject(new Error('request aborted')));
+          object.content
+            .pipe(
+              new Transform({
+                transform(chunk, encoding, callback) {
+                  md5Context.update(chunk, encoding);
+                  totalLength += chunk.length;
+                  callback(null, chunk);
+                },
+              }),
+            )
+            .on('error', reject)
+            .pipe(writeStream);
+        }
+      });
+      await this.putMetadata(object.bucket, object.key, object.metadata, md5);
+      await fs.rename(tempPath, objectPath);
+    } catch (err) {
+      await fs.remove(tempPath);
+      throw err;
+    }
+"""
+open(path, "w", encoding="utf-8").write(source[:start] + replacement + source[end:])
