@@ -59,11 +59,25 @@ replacement = """    await fs.mkdirp(path.dirname(objectPath));
             .pipe(writeStream);
         }
       });
-      await this.putMetadata(object.bucket, object.key, object.metadata, md5);
-      await fs.rename(tempPath, objectPath);
+      // Writers of one key take turns for the metadata and the rename, so the stored MD5 is the object's.
+      const previous = keyLocks.get(objectPath) || Promise.resolve();
+      let release;
+      const turn = previous.then(() => new Promise(resolve => { release = resolve; }));
+      keyLocks.set(objectPath, turn);
+      await previous;
+      try {
+        await this.putMetadata(object.bucket, object.key, object.metadata, md5);
+        await fs.rename(tempPath, objectPath);
+      } finally {
+        release();
+        if (keyLocks.get(objectPath) === turn) keyLocks.delete(objectPath);
+      }
     } catch (err) {
       await fs.remove(tempPath);
       throw err;
     }
 """
-open(path, "w", encoding="utf-8").write(source[:start] + replacement + source[end:])
+patched = source[:start] + replacement + source[end:]
+anchor = "const crypto = require('crypto');\n"
+patched = patched.replace(anchor, anchor + "const keyLocks = new Map(); " + MARK + "\n", 1)
+open(path, "w", encoding="utf-8").write(patched)

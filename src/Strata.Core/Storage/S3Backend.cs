@@ -176,19 +176,12 @@ public sealed class S3Backend : IStorageBackend
             bool firstAttempt = true;
             await Run("complete upload of", name, async token =>
             {
-                try
-                {
-                    await _client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = _location.Bucket, Key = key, UploadId = uploadId, PartETags = [.. etags] }, token).ConfigureAwait(false);
-                }
-                catch (AmazonS3Exception e) when (!firstAttempt && e.ErrorCode == "NoSuchUpload")
-                {
-                    // An earlier attempt may have completed the upload and lost its answer on the way back.
-                    if (await SizeOfAsync(key, token).ConfigureAwait(false) != size) throw;
-                }
-                finally
-                {
-                    firstAttempt = false;
-                }
+                // An earlier attempt may have completed the upload and lost its answer on the way back;
+                // the upload is then gone and completing it again fails. Names of multipart objects
+                // (packs) are content addresses, so an object of that name and size is this one.
+                if (!firstAttempt && await SizeOfAsync(key, token).ConfigureAwait(false) == size) return;
+                firstAttempt = false;
+                await _client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = _location.Bucket, Key = key, UploadId = uploadId, PartETags = [.. etags] }, token).ConfigureAwait(false);
             }, ct).ConfigureAwait(false);
         }
         catch
@@ -236,6 +229,7 @@ public sealed class S3Backend : IStorageBackend
         {
             using var response = await _client.GetObjectAsync(NewGet(name, offset, length), token).ConfigureAwait(false);
             long available = response.ContentLength;
+            CheckRangeAnswer(response, name, offset, length);
             if (length >= 0 && available < length) throw OutsideObject(name, offset, length);
             if (available > Array.MaxLength) throw new StorageException($"{name} is too large to read at once");
             var buffer = GC.AllocateUninitializedArray<byte>(length >= 0 ? length : (int)available);
@@ -255,6 +249,7 @@ public sealed class S3Backend : IStorageBackend
         await Run("read", name, async token =>
         {
             using var response = await _client.GetObjectAsync(NewGet(name, offset, destination.Length), token).ConfigureAwait(false);
+            CheckRangeAnswer(response, name, offset, destination.Length);
             if (response.ContentLength < destination.Length) throw OutsideObject(name, offset, destination.Length);
             await ReadBodyAsync(response, destination, name, token).ConfigureAwait(false);
         }, ct).ConfigureAwait(false);
@@ -266,6 +261,17 @@ public sealed class S3Backend : IStorageBackend
         Key = _location.KeyOf(name),
         ByteRange = length > 0 ? new ByteRange(offset, offset + length - 1) : offset > 0 ? new ByteRange($"bytes={offset}-") : null,
     };
+
+    /// <summary>
+    /// A range must come back as 206 Partial Content, a whole object as 200; anything else (a
+    /// mangled answer from a proxy or load balancer) is a transfer fault and is retried.
+    /// </summary>
+    private static void CheckRangeAnswer(GetObjectResponse response, string name, long offset, int length)
+    {
+        var expected = length > 0 || offset > 0 ? HttpStatusCode.PartialContent : HttpStatusCode.OK;
+        if (response.HttpStatusCode != expected)
+            throw new IOException($"unexpected answer {(int)response.HttpStatusCode} to a range request for {name}");
+    }
 
     /// <summary>A body that ends early is a transfer fault (retried), not a short object: the length was promised.</summary>
     private static async Task ReadBodyAsync(GetObjectResponse response, Memory<byte> destination, string name, CancellationToken ct)
@@ -334,13 +340,15 @@ public sealed class S3Backend : IStorageBackend
     /// <summary>Failures that may pass: server errors, throttling, broken or slow connections.</summary>
     internal static bool IsTransient(Exception e)
     {
+        if (e is AmazonUnmarshallingException) return true;
         if (e is AmazonServiceException service && service.StatusCode != 0)
         {
             int status = (int)service.StatusCode;
             return status >= 500 || status == 429 || status == 408 || service.ErrorCode is "SlowDown" or "RequestTimeout" or "InternalError" or "ServiceUnavailable";
         }
+        // An answer cut short shows up as an I/O error, or as XML that ends early.
         for (var inner = e; inner is not null; inner = inner.InnerException)
-            if (inner is HttpRequestException or IOException or SocketException or TimeoutException or OperationCanceledException) return true;
+            if (inner is HttpRequestException or IOException or SocketException or TimeoutException or OperationCanceledException or System.Xml.XmlException) return true;
         return false;
     }
 
