@@ -19,9 +19,10 @@ internal static class InitCommand
         return command.WithAction(async (ctx, ct) =>
         {
             var location = ctx.RepositoryLocation;
-            var backend = StorageLocation.Open(location);
+            var backend = StorageLocation.OpenDirect(location);
             if (await backend.ExistsAsync(Layout.Config, ct)) throw new UsageException($"a repository already exists at {backend.Location}");
             if (backend is LocalDirectoryBackend local) local.CreateRoot();
+            if (backend is S3Backend s3) await s3.CreateBucketIfMissingAsync(ct);
             int avg = ctx.Parse.GetValue(chunkAvg) * 1024;
             var options = new RepositoryInitOptions
             {
