@@ -33,9 +33,9 @@ public sealed class CommandContext(ParseResult parse)
     public Task<Repository.Repository> OpenRepositoryAsync(CancellationToken ct) => OpenRepositoryAsync(RepositoryLocation, () => ReadPassword(), ct);
 
     /// <summary>Opens the repository at <paramref name="location"/> with this command's storage options; the password is asked for only if a repository is there.</summary>
-    public async Task<Repository.Repository> OpenRepositoryAsync(string location, Func<string> password, CancellationToken ct)
+    public async Task<Repository.Repository> OpenRepositoryAsync(string location, Func<string> password, CancellationToken ct, StorageOptions? storage = null)
     {
-        var backend = StorageLocation.Open(location, StorageOptions);
+        var backend = StorageLocation.Open(location, storage ?? StorageOptions);
         try
         {
             if (!await backend.ExistsAsync(Repository.Layout.Config, ct).ConfigureAwait(false))

@@ -17,6 +17,7 @@ root.Subcommands.Add(RestoreCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
 root.Subcommands.Add(KeyCommand.Create());
 root.Subcommands.Add(CopyCommand.Create());
+root.Subcommands.Add(ReplicateCommand.Create());
 root.Subcommands.Add(BenchmarkCommand.Create());
 root.Subcommands.Add(VersionCommand.Create());
 

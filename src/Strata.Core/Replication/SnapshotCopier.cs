@@ -72,9 +72,12 @@ public sealed class SnapshotCopier
         return selected.OrderBy(s => s.Time).ThenBy(s => s.Id).ToList();
     }
 
-    public async Task<CopyResult> CopyAsync(CopyOptions options, CancellationToken ct = default)
+    public async Task<CopyResult> CopyAsync(CopyOptions options, CancellationToken ct = default) =>
+        await CopyAsync(await SelectAsync(options, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+
+    /// <summary>Copies these source snapshots, oldest first, but those the target already has.</summary>
+    public async Task<CopyResult> CopyAsync(IReadOnlyList<Snapshot> selected, CancellationToken ct = default)
     {
-        var selected = await SelectAsync(options, ct).ConfigureAwait(false);
         var present = (await _target.ListSnapshotsAsync(ct).ConfigureAwait(false))
             .Select(s => s.Original ?? s.Id).ToHashSet();
         var toCopy = selected.Where(s => !present.Contains(s.Original ?? s.Id)).ToList();
