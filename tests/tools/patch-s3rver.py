@@ -23,7 +23,14 @@ end = source.index(end_marker, start) + len(end_marker)
 replacement = """    await fs.mkdirp(path.dirname(objectPath));
     """ + MARK + """: temporary file, length check, rename into place when complete
     const tempPath = `${objectPath}.${process.pid}.${crypto.randomBytes(8).toString('hex')}.tmp`;
-    const expected = object.content && object.content.headers ? object.size : NaN;
+    const headers = object.content && object.content.headers;
+    // aws-chunked uploads (streaming SigV4, as minio-go and so restic send them) are decoded as S3 does.
+    const streaming = !!headers && String(headers['x-amz-content-sha256'] || '').startsWith('STREAMING-');
+    const expected = !headers ? NaN : streaming ? Number(headers['x-amz-decoded-content-length']) : object.size;
+    if (streaming && object.metadata['content-encoding']) {
+      const rest = object.metadata['content-encoding'].split(',').map(e => e.trim()).filter(e => e && e !== 'aws-chunked');
+      if (rest.length) object.metadata['content-encoding'] = rest.join(','); else delete object.metadata['content-encoding'];
+    }
     let size, md5;
     try {
       [size, md5] = await new Promise((resolve, reject) => {
@@ -45,7 +52,7 @@ replacement = """    await fs.mkdirp(path.dirname(objectPath));
         } else {
           object.content.on('error', reject);
           object.content.on('aborted', () => reject(new Error('request aborted')));
-          object.content
+          (streaming ? object.content.pipe(awsChunkedDecoder()).on('error', reject) : object.content)
             .pipe(
               new Transform({
                 transform(chunk, encoding, callback) {
@@ -79,5 +86,40 @@ replacement = """    await fs.mkdirp(path.dirname(objectPath));
 """
 patched = source[:start] + replacement + source[end:]
 anchor = "const crypto = require('crypto');\n"
+DECODER = """
+// strata: decodes an aws-chunked body ("<hex size>;chunk-signature=...\\r\\n<data>\\r\\n" ... "0;...")
+function awsChunkedDecoder() {
+  let buffer = Buffer.alloc(0);
+  let remaining = -1;
+  let done = false;
+  return new Transform({
+    transform(chunk, encoding, callback) {
+      buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
+      while (!done) {
+        if (remaining < 0) {
+          const eol = buffer.indexOf('\\r\\n');
+          if (eol < 0) break;
+          const size = parseInt(buffer.slice(0, eol).toString('latin1').split(';')[0], 16);
+          if (Number.isNaN(size)) return callback(new Error('malformed aws-chunked body'));
+          buffer = buffer.slice(eol + 2);
+          if (size === 0) { done = true; break; }
+          remaining = size;
+        }
+        if (buffer.length < remaining + 2) break;
+        this.push(buffer.slice(0, remaining));
+        buffer = buffer.slice(remaining + 2);
+        remaining = -1;
+      }
+      callback();
+    },
+    flush(callback) {
+      callback(done ? null : new Error('aws-chunked body ended early'));
+    },
+  });
+}
+"""
 patched = patched.replace(anchor, anchor + "const keyLocks = new Map(); " + MARK + "\n", 1)
+patched = patched.replace("class FilesystemStore", DECODER + "\nclass FilesystemStore", 1)
+if "function awsChunkedDecoder" not in patched:
+    sys.exit("patch-s3rver: could not place the aws-chunked decoder")
 open(path, "w", encoding="utf-8").write(patched)

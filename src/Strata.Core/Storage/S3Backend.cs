@@ -23,6 +23,7 @@ public sealed class S3Backend : IStorageBackend
     private readonly AmazonS3Client _client;
     private readonly S3Location _location;
     private readonly S3BackendOptions _options;
+    private readonly PackSegmentCache? _segments;
     private int _staleFilesRemoved;
 
     public S3Backend(S3Location location, S3BackendOptions? options = null)
@@ -44,7 +45,12 @@ public sealed class S3Backend : IStorageBackend
             Timeout = _options.RequestTimeout,
         };
         _client = Credentials() is { } credentials ? new AmazonS3Client(credentials, config) : new AmazonS3Client(config);
+        if (_options.PackSegmentSize > 0)
+            _segments = new PackSegmentCache(_options.PackSegmentSize, _options.PackSegmentsCached, FetchUpToAsync);
     }
+
+    /// <summary>Pack segments fetched so far (for tests and figures).</summary>
+    internal int SegmentFetches => _segments?.Fetches ?? 0;
 
     /// <summary>AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY(/AWS_SESSION_TOKEN) if set; otherwise null: the SDK's own chain (profiles, instance roles).</summary>
     private static AWSCredentials? Credentials()
@@ -225,6 +231,12 @@ public sealed class S3Backend : IStorageBackend
             await CheckRangeAsync(name, offset, ct).ConfigureAwait(false);
             return [];
         }
+        if (_segments is not null && length > 0 && length <= _segments.SegmentSize / 2 && IsPack(name))
+        {
+            var range = GC.AllocateUninitializedArray<byte>(length);
+            await ReadAsync(name, offset, range, ct).ConfigureAwait(false);
+            return range;
+        }
         return await Run("read", name, async token =>
         {
             using var response = await _client.GetObjectAsync(NewGet(name, offset, length), token).ConfigureAwait(false);
@@ -246,6 +258,12 @@ public sealed class S3Backend : IStorageBackend
             await CheckRangeAsync(name, offset, ct).ConfigureAwait(false);
             return;
         }
+        // Blob reads from packs (restores, mounts) go through the segment cache: one request serves many blobs.
+        if (_segments is not null && destination.Length <= _segments.SegmentSize / 2 && IsPack(name))
+        {
+            if (!await _segments.TryReadAsync(name, offset, destination, ct).ConfigureAwait(false)) throw OutsideObject(name, offset, destination.Length);
+            return;
+        }
         await Run("read", name, async token =>
         {
             using var response = await _client.GetObjectAsync(NewGet(name, offset, destination.Length), token).ConfigureAwait(false);
@@ -254,6 +272,20 @@ public sealed class S3Backend : IStorageBackend
             await ReadBodyAsync(response, destination, name, token).ConfigureAwait(false);
         }, ct).ConfigureAwait(false);
     }
+
+    private static bool IsPack(string name) => name.StartsWith(Repository.Layout.DataFolder, StringComparison.Ordinal) && Repository.Layout.IdOf(name) is not null;
+
+    /// <summary>Up to <paramref name="length"/> bytes at <paramref name="offset"/>: fewer at the end of the object.</summary>
+    private Task<byte[]> FetchUpToAsync(string name, long offset, int length, CancellationToken ct) =>
+        Run("read", name, async token =>
+        {
+            using var response = await _client.GetObjectAsync(NewGet(name, offset, length), token).ConfigureAwait(false);
+            CheckRangeAnswer(response, name, offset, length);
+            if (response.ContentLength > length) throw new IOException($"the answer for {name} is longer than the range asked for");
+            var buffer = GC.AllocateUninitializedArray<byte>((int)response.ContentLength);
+            await ReadBodyAsync(response, buffer, name, token).ConfigureAwait(false);
+            return buffer;
+        }, ct);
 
     private GetObjectRequest NewGet(string name, long offset, int length) => new()
     {

@@ -16,6 +16,15 @@ public sealed record S3BackendOptions
 
     public RetryPolicy Retry { get; init; } = RetryPolicy.Default;
 
+    /// <summary>
+    /// Small range reads of packs fetch this much of the pack at once and keep it in memory, so a
+    /// restore makes one request per segment rather than one per blob; 0 = off.
+    /// </summary>
+    public int PackSegmentSize { get; init; } = 1 << 20;
+
+    /// <summary>How many segments stay in memory (the most recently fetched).</summary>
+    public int PackSegmentsCached { get; init; } = 48;
+
     /// <summary>Where packs are staged before upload; default: strata-staging in the system temp folder.</summary>
     public string? StagingDirectory { get; init; }
 }

@@ -67,6 +67,28 @@ public sealed class S3BackendTests : StorageBackendContract
     }
 
     [Fact]
+    public async Task Small_reads_of_a_pack_are_served_from_whole_segments_and_read_exactly()
+    {
+        using var backend = NewBackend(options: new S3BackendOptions { PackSegmentSize = 64 << 10, PackSegmentsCached = 8 });
+        var content = TestData.RandomBytes(300_000);
+        var pack = "data/ab/" + new string('a', 2) + new string('b', 62);
+        await backend.PutAsync(pack, content);
+
+        for (int offset = 0; offset + 1000 <= content.Length; offset += 1000)
+            Assert.Equal(content.AsSpan(offset, 1000).ToArray(), await backend.GetAsync(pack, offset, 1000));
+        var across = new byte[20_000];
+        await backend.ReadAsync(pack, (64 << 10) - 10_000, across);
+        Assert.Equal(content.AsSpan((64 << 10) - 10_000, 20_000).ToArray(), across);
+        await backend.ReadAsync(pack, content.Length - 5, across.AsMemory(0, 5));
+        Assert.Equal(content[^5..], across[..5]);
+
+        Assert.Equal(5, backend.SegmentFetches); // 300 000 bytes in 64 KiB segments, each fetched once
+        await Assert.ThrowsAsync<CorruptDataException>(() => backend.ReadAsync(pack, content.Length - 5, new byte[10]));
+        await Assert.ThrowsAsync<CorruptDataException>(() => backend.ReadAsync(pack, content.Length + 70_000, new byte[10]));
+        await Assert.ThrowsAsync<ObjectNotFoundException>(() => backend.ReadAsync("data/cd/" + new string('c', 64), 0, new byte[10]));
+    }
+
+    [Fact]
     public async Task Objects_live_under_the_prefix_of_the_location()
     {
         var bucket = _server.NewBucketName();
