@@ -46,7 +46,7 @@ public sealed class S3Backend : IStorageBackend
         };
         _client = Credentials() is { } credentials ? new AmazonS3Client(credentials, config) : new AmazonS3Client(config);
         if (_options.PackSegmentSize > 0)
-            _segments = new PackSegmentCache(_options.PackSegmentSize, _options.PackSegmentsCached, FetchUpToAsync);
+            _segments = new PackSegmentCache(_options.PackSegmentSize, _options.PackSegmentsCached, _options.PackSegmentsSpilled, FetchUpToAsync);
     }
 
     /// <summary>Pack segments fetched so far (for tests and figures).</summary>
@@ -350,7 +350,11 @@ public sealed class S3Backend : IStorageBackend
     public Task DeleteAsync(string name, CancellationToken ct = default) =>
         Run("delete", name, token => _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _location.Bucket, Key = _location.KeyOf(name) }, token), ct);
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _segments?.Dispose();
+        _client.Dispose();
+    }
 
     // ---- retries and errors ----------------------------------------------------------------
 

@@ -22,8 +22,11 @@ public sealed record S3BackendOptions
     /// </summary>
     public int PackSegmentSize { get; init; } = 1 << 20;
 
-    /// <summary>How many segments stay in memory (the most recently fetched).</summary>
+    /// <summary>How many segments stay in memory (the most recently used).</summary>
     public int PackSegmentsCached { get; init; } = 48;
+
+    /// <summary>How many fetched segments are kept in a temporary folder, so none is downloaded twice; 0 = none.</summary>
+    public int PackSegmentsSpilled { get; init; } = 4096;
 
     /// <summary>Where packs are staged before upload; default: strata-staging in the system temp folder.</summary>
     public string? StagingDirectory { get; init; }

@@ -88,6 +88,22 @@ public sealed class S3BackendTests : StorageBackendContract
         await Assert.ThrowsAsync<ObjectNotFoundException>(() => backend.ReadAsync("data/cd/" + new string('c', 64), 0, new byte[10]));
     }
 
+    [Theory]
+    [InlineData(16, 3)]
+    [InlineData(0, 5)]
+    public async Task Segments_pushed_out_of_memory_are_read_back_from_the_spill_folder_not_downloaded_again(int spilled, int expectedFetches)
+    {
+        using var backend = NewBackend(options: new S3BackendOptions { PackSegmentSize = 64 << 10, PackSegmentsCached = 1, PackSegmentsSpilled = spilled });
+        var content = TestData.RandomBytes(150_000);
+        var pack = "data/ef/" + new string('e', 64);
+        await backend.PutAsync(pack, content);
+
+        foreach (var offset in new[] { 0, 70_000, 10, 140_000, 20 })
+            Assert.Equal(content.AsSpan(offset, 100).ToArray(), await backend.GetAsync(pack, offset, 100));
+
+        Assert.Equal(expectedFetches, backend.SegmentFetches);
+    }
+
     [Fact]
     public async Task Objects_live_under_the_prefix_of_the_location()
     {
