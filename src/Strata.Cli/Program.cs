@@ -15,7 +15,12 @@ root.Subcommands.Add(CatCommand.Create());
 root.Subcommands.Add(StatsCommand.Create());
 root.Subcommands.Add(RestoreCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
+root.Subcommands.Add(PruneCommand.Create());
+root.Subcommands.Add(UnlockCommand.Create());
+root.Subcommands.Add(RepairCommand.Create());
 root.Subcommands.Add(KeyCommand.Create());
+root.Subcommands.Add(ForgetCommand.Create());
+root.Subcommands.Add(PolicyCommand.Create());
 root.Subcommands.Add(CopyCommand.Create());
 root.Subcommands.Add(ReplicateCommand.Create());
 root.Subcommands.Add(BenchmarkCommand.Create());
@@ -49,5 +54,10 @@ finally
         Console.Error.WriteLine($"memory: allocated {GC.GetTotalAllocatedBytes() >> 20} MiB in total, peak heap {info.HeapSizeBytes >> 20} MiB, " +
             $"committed {info.TotalCommittedBytes >> 20} MiB, gen0/1/2 collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, " +
             $"after last GC gen0/1/2/LOH/POH {string.Join("/", Enumerable.Range(0, 5).Select(g => info.GenerationInfo[g].SizeAfterBytes >> 20))} MiB");
+        // What is really live (pools, caches), as opposed to garbage the runtime had no reason to collect yet.
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        var live = GC.GetGCMemoryInfo(GCKind.FullBlocking);
+        Console.Error.WriteLine($"memory: live after a full compacting GC gen0/1/2/LOH/POH {string.Join("/", Enumerable.Range(0, 5).Select(g => live.GenerationInfo[g].SizeAfterBytes >> 20))} MiB");
     }
 }

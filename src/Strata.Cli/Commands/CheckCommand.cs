@@ -11,7 +11,8 @@ internal static class CheckCommand
     public static Command Create()
     {
         var readData = new Option<bool>("--read-data") { Description = "Also read, decrypt and re-hash all stored data" };
-        var command = new Command("check", "Check the repository for errors") { readData };
+        var subset = new Option<string?>("--read-data-subset") { Description = "Read only part of the data: N/M (the N-th of M groups; 1/M…M/M together read everything) or P% (a random share)" };
+        var command = new Command("check", "Check the repository for errors") { readData, subset };
         return command.WithAction(async (ctx, ct) =>
         {
             using var repo = await ctx.OpenRepositoryAsync(ct);
@@ -19,7 +20,11 @@ internal static class CheckCommand
             var checker = new Checker(repo) { OnProgress = s => status = s };
             CheckResult result;
             using (new ProgressLine(ctx.ShowProgress, () => status))
-                result = await checker.RunAsync(new CheckOptions { ReadData = ctx.Parse.GetValue(readData) }, ct);
+                result = await checker.RunAsync(new CheckOptions
+                {
+                    ReadData = ctx.Parse.GetValue(readData),
+                    Subset = ctx.Parse.GetValue(subset) is { } s ? ReadDataSubset.Parse(s) : null,
+                }, ct);
 
             if (ctx.Json)
             {
@@ -30,18 +35,19 @@ internal static class CheckCommand
                     ["snapshots"] = result.Snapshots,
                     ["trees"] = result.Trees,
                     ["packs"] = result.Packs,
+                    ["packs_read"] = result.PacksRead,
                     ["blobs_read"] = result.BlobsRead,
                     ["bytes_read"] = result.BytesRead,
-                    ["errors"] = new JsonArray(result.Errors.Select(e => (JsonNode)JsonValue.Create(e)).ToArray()),
-                    ["warnings"] = new JsonArray(result.Warnings.Select(e => (JsonNode)JsonValue.Create(e)).ToArray()),
-                    ["damaged_packs"] = new JsonArray(result.DamagedPacks.Select(e => (JsonNode)JsonValue.Create(e)).ToArray()),
+                    ["errors"] = JsonOutput.Strings(result.Errors),
+                    ["warnings"] = JsonOutput.Strings(result.Warnings),
+                    ["damaged_packs"] = JsonOutput.Strings(result.DamagedPacks),
                     ["affected_snapshots"] = new JsonArray(result.AffectedSnapshots.Select(a => (JsonNode)new JsonObject
                     {
                         ["id"] = a.Id,
                         ["time"] = a.Time.ToString("o"),
                         ["hostname"] = a.Host,
                         ["damaged_paths"] = a.DamagedPathCount,
-                        ["examples"] = new JsonArray(a.DamagedPaths.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
+                        ["examples"] = JsonOutput.Strings(a.DamagedPaths),
                     }).ToArray()),
                 });
             }
@@ -55,7 +61,7 @@ internal static class CheckCommand
                     foreach (var p in a.DamagedPaths) Console.Out.WriteLine($"  {p}");
                 }
                 Console.Out.WriteLine(result.Ok
-                    ? $"no errors found: {result.Snapshots} snapshots, {result.Trees} trees, {result.Packs} packs" + (ctx.Parse.GetValue(readData) ? $", {result.BlobsRead} blobs read ({Terminal.Bytes(result.BytesRead)})" : "")
+                    ? $"no errors found: {result.Snapshots} snapshots, {result.Trees} trees, {result.Packs} packs" + (result.PacksRead > 0 ? $", {result.PacksRead} packs and {result.BlobsRead} blobs read ({Terminal.Bytes(result.BytesRead)})" : "")
                     : $"{result.Errors.Count} error(s) found; {result.AffectedSnapshots.Count} snapshot(s) affected");
             }
             return result.Ok ? ExitCodes.Ok : ExitCodes.Fatal;

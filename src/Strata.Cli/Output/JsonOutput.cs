@@ -14,4 +14,6 @@ public static class JsonOutput
     };
 
     public static void Line(JsonNode node) => Console.Out.WriteLine(node.ToJsonString(Options));
+
+    public static JsonArray Strings(IEnumerable<string> values) => new(values.Select(v => (JsonNode)JsonValue.Create(v)).ToArray());
 }

@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Diagnostics;
 using Strata.Chunking;
 using Strata.Errors;
 using Strata.Filtering;
+using Strata.Locking;
 using Strata.Platform;
 using Strata.Repository;
 using Strata.Snapshots;
@@ -23,6 +25,8 @@ public sealed class Archiver
     private readonly SemaphoreSlim _pendingEntries = new(MaxPendingEntries);
     private readonly BufferPool _chunkBuffers;
     private readonly BufferPool _largeFileChunks;
+    private const int MaxKeptTreeBuffer = 256 << 10;
+    private readonly System.Collections.Concurrent.ConcurrentBag<ArrayBufferWriter<byte>> _treeBuffers = new();
     /// <summary>Files from this size on are saved by several threads (<see cref="ParallelChunkSaver"/>).</summary>
     private const long LargeFileSize = 16 << 20;
     private readonly NodeFactory _nodes = new();
@@ -47,6 +51,9 @@ public sealed class Archiver
         var clock = Stopwatch.StartNew();
         var start = DateTimeOffset.Now;
         var sources = ResolveSources(_options.Paths);
+        // The lease comes before the index is read: a prune that condemns packs after this moment
+        // either sees the lease (and waits for this backup) or was seen by the index load.
+        await using var lease = await Leases.AcquireAsync(_repo, Lease.Backup, ct).ConfigureAwait(false);
         await _repo.LoadIndexAsync(ct).ConfigureAwait(false);
         var parent = await FindParentAsync(sources, ct).ConfigureAwait(false);
         var scan = _options.EstimateTotals ? Task.Run(() => Scan(sources, ct), ct) : Task.CompletedTask;
@@ -91,6 +98,7 @@ public sealed class Archiver
             Summary = summary,
         };
         // Last write of the backup: only now does anything reference the new packs (docs/FORMAT.md, "Invariants").
+        lease.EnsureValid();
         await _repo.SaveSnapshotAsync(snapshot, ct).ConfigureAwait(false);
         List<SourceError> errors;
         lock (_errors) errors = _errors.OrderBy(e => e.Path, StringComparer.Ordinal).ToList();
@@ -363,7 +371,23 @@ public sealed class Archiver
         Progress.FileDone();
     }
 
-    private BlobId SaveTree(Tree tree) => _writer.Save(BlobType.Tree, tree.Serialize(), out _);
+    private BlobId SaveTree(Tree tree)
+    {
+        // About 300 bytes of JSON per node: sized up front, a huge directory costs one buffer instead of a doubling series.
+        int estimate = tree.Nodes.Count * 320;
+        var buffer = estimate <= MaxKeptTreeBuffer && _treeBuffers.TryTake(out var reused) ? reused : new ArrayBufferWriter<byte>(Math.Max(16 << 10, estimate));
+        try
+        {
+            tree.SerializeTo(buffer);
+            return _writer.Save(BlobType.Tree, buffer.WrittenSpan, out _);
+        }
+        finally
+        {
+            // Buffers that grew for a huge directory are left to the GC rather than kept.
+            buffer.ResetWrittenCount();
+            if (buffer.Capacity <= MaxKeptTreeBuffer && _treeBuffers.Count < _options.Workers * 2) _treeBuffers.Add(buffer);
+        }
+    }
 
     private async Task<Tree?> TryLoadTreeAsync(BlobId id, CancellationToken ct)
     {

@@ -10,6 +10,7 @@ public sealed record CheckResult
     public long Trees { get; set; }
     public long Packs { get; set; }
     public long BlobsRead { get; set; }
+    public int PacksRead { get; set; }
     public long BytesRead { get; set; }
     public bool Ok => Errors.Count == 0;
 }

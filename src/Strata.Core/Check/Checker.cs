@@ -29,11 +29,19 @@ public sealed class Checker(Repository.Repository repo)
         _result.Packs = indexed.Count;
         foreach (var pack in indexed)
             if (!stored.ContainsKey(pack)) MarkDamaged(pack, "is missing from storage");
-        int unreferenced = stored.Keys.Count(p => !indexed.Contains(p));
+        var condemned = (await GarbageRecord.ListAsync(repo, ct).ConfigureAwait(false)).SelectMany(r => r.Packs).ToHashSet();
+        var indexedSet = indexed.ToHashSet();
+        int unreferenced = stored.Keys.Count(p => !indexedSet.Contains(p) && !condemned.Contains(p));
+        int pending = stored.Keys.Count(condemned.Contains);
+        if (pending > 0)
+            _result.Warnings.Add($"{pending} pack(s) are condemned and will be deleted by the next prune once the backups running when they were condemned have finished");
         if (unreferenced > 0)
             _result.Warnings.Add($"{unreferenced} pack(s) are not in any index (left by interrupted backups; harmless)");
 
-        if (options.ReadData) await ReadPacksAsync(indexed.Where(stored.ContainsKey).ToList(), ct).ConfigureAwait(false);
+        var readable = indexed.Where(stored.ContainsKey).ToList();
+        if (options.Subset is { } subset) readable = subset.Select(readable);
+        if (options.ReadData || options.Subset is not null) await ReadPacksAsync(readable, ct).ConfigureAwait(false);
+        _result.PacksRead = options.ReadData || options.Subset is not null ? readable.Count : 0;
         await CheckSnapshotsAsync(ct).ConfigureAwait(false);
         _result.DamagedPacks.AddRange(_damagedPacks.Select(kv => $"{kv.Key}: {kv.Value}").Order(StringComparer.Ordinal));
         return _result;

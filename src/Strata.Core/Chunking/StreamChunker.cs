@@ -24,7 +24,7 @@ public sealed class StreamChunker : IDisposable
     /// the unread tail moved to the front before each refill (under MaxSize bytes) stays small
     /// next to the bytes read.
     /// </summary>
-    private const int MinReadSize = 4 << 20;
+    private const int MinReadSize = 1 << 20;
 
     private readonly FastCdc _cdc;
     private readonly Stream _source;

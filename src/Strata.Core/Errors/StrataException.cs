@@ -40,3 +40,6 @@ public sealed class CorruptDataException(string message) : StrataException(messa
 
 /// <summary>The storage (disk, object store) failed; the repository stays consistent.</summary>
 public class StorageException(string message, Exception? inner = null) : StrataException(message, ExitCodes.Fatal, inner);
+
+/// <summary>Another process holds the repository for work that must not run twice at once (e.g. a second prune).</summary>
+public sealed class RepositoryLockedException(string message) : StrataException(message, ExitCodes.RepositoryLocked);

@@ -94,7 +94,7 @@ public sealed class Replicator(ReplicationPolicy policy, TimeProvider? time = nu
             var removed = new List<BlobId>();
             foreach (var old in copies.Where(s => unwanted.Contains(s.Id)))
             {
-                await repo.Backend.DeleteAsync(Layout.Snapshot(old.Id), linked.Token).ConfigureAwait(false);
+                await repo.DeleteSnapshotAsync(old.Id, linked.Token).ConfigureAwait(false);
                 removed.Add(old.Id);
             }
             return new TargetOutcome(target, ReplicationStatus.Done, copy, removed, null);

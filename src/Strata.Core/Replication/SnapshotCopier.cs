@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Strata.Chunking;
 using Strata.Errors;
+using Strata.Locking;
 using Strata.Repository;
 using Strata.Snapshots;
 
@@ -87,6 +88,9 @@ public sealed class SnapshotCopier
         if (toCopy.Count > 0)
         {
             await _source.LoadIndexAsync(ct).ConfigureAwait(false);
+            // A writer of the target like a backup: its lease comes before its index is read, so a
+            // prune of the target either waits for this copy or was seen by the index load (FORMAT.md §12).
+            await using var lease = await Leases.AcquireAsync(_target, Lease.Backup, ct).ConfigureAwait(false);
             await _target.LoadIndexAsync(ct).ConfigureAwait(false);
             await using var writer = new BlobWriter(_target) { IndexEveryPacks = 1 };
             _writer = writer;
@@ -96,6 +100,7 @@ public sealed class SnapshotCopier
                 // I2: everything the snapshot references is indexed before the snapshot is stored.
                 await writer.FlushAsync(ct).ConfigureAwait(false);
                 var copy = CopyOf(snapshot, tree);
+                lease.EnsureValid();
                 var id = await _target.SaveSnapshotAsync(copy, ct).ConfigureAwait(false);
                 copied.Add((snapshot.Id, id));
                 Progress.SetAdded(writer.BlobsAdded, writer.BytesAdded);

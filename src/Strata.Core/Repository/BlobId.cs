@@ -24,6 +24,9 @@ public readonly struct BlobId : IEquatable<BlobId>, IComparable<BlobId>
 
     public bool IsZero => (_a | _b | _c | _d) == 0;
 
+    /// <summary>The first byte (the first two hex digits), e.g. to spread packs over groups.</summary>
+    public byte FirstByte => (byte)(_a >> 56);
+
     public void WriteTo(Span<byte> destination)
     {
         BinaryPrimitives.WriteUInt64BigEndian(destination, _a);

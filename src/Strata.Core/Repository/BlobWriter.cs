@@ -89,6 +89,19 @@ public sealed class BlobWriter : IAsyncDisposable
     }
 
     /// <summary>
+    /// Stores a blob that is already sealed (repacking, copying between repositories with the same
+    /// keys). The index is not consulted: the caller moves a blob that the index lists in a pack about to go.
+    /// </summary>
+    public void StoreSealed(BlobType type, BlobId id, ReadOnlySpan<byte> sealedBlob, uint rawLength)
+    {
+        ThrowIfFailed();
+        if (!_claimed.TryAdd(id, 0)) return;
+        Append(type, id, sealedBlob, rawLength);
+        Interlocked.Increment(ref _blobsAdded);
+        Interlocked.Increment(ref type == BlobType.Tree ? ref _treeBlobs : ref _dataBlobs);
+    }
+
+    /// <summary>
     /// Runs of zeros (holes of sparse files, empty regions of disk images) come as many identical
     /// all-zero chunks: their id is computed once per length instead of hashing megabytes of zeros.
     /// The zero test stops at the first non-zero byte, so other data pays nearly nothing for it.

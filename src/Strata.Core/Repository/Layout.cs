@@ -9,6 +9,7 @@ public static class Layout
     public const string IndexFolder = "index/";
     public const string SnapshotsFolder = "snapshots/";
     public const string LocksFolder = "locks/";
+    public const string GarbageFolder = "gc/";
 
     public static string Key(string id) => KeysFolder + id;
     public static string Pack(BlobId id) { var hex = id.ToString(); return $"{DataFolder}{hex[..2]}/{hex}"; }

@@ -30,6 +30,9 @@ public static class PackFormat
         return header;
     }
 
+    /// <summary>Bytes a pack of <paramref name="entryCount"/> blobs spends on its header and trailer (the header is stored uncompressed).</summary>
+    public static long Overhead(int entryCount) => AuthenticatedCipher.SealedLength(1 + entryCount * HeaderEntrySize) + TrailerSize;
+
     /// <summary>Appends the sealed header and trailer to the blob bytes already in <paramref name="pack"/>.</summary>
     public static void WriteTrailer(AuthenticatedCipher cipher, IReadOnlyList<PackEntry> entries, Stream pack)
     {
@@ -49,6 +52,20 @@ public static class PackFormat
         int headerStart = pack.Length - TrailerSize - (int)headerLength;
         var header = Envelope.Open(cipher, pack.Slice(headerStart, (int)headerLength), $"{what} header");
         return DecodeHeader(header, headerStart, what);
+    }
+
+    /// <summary>Reads only a stored pack's header (two ranged reads), for rebuilding the index without reading the data.</summary>
+    public static async Task<List<PackEntry>> ReadHeaderAsync(Storage.IStorageBackend backend, AuthenticatedCipher cipher, string name, long packSize, CancellationToken ct = default)
+    {
+        if (packSize < TrailerSize) throw new CorruptDataException($"{name}: too short to be a pack ({packSize} bytes)");
+        var trailer = new byte[TrailerSize];
+        await backend.ReadAsync(name, packSize - TrailerSize, trailer, ct).ConfigureAwait(false);
+        uint headerLength = BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+        if (headerLength > packSize - TrailerSize) throw new CorruptDataException($"{name}: header length {headerLength} exceeds the pack");
+        long headerStart = packSize - TrailerSize - headerLength;
+        var sealedHeader = new byte[headerLength];
+        await backend.ReadAsync(name, headerStart, sealedHeader, ct).ConfigureAwait(false);
+        return DecodeHeader(Envelope.Open(cipher, sealedHeader, $"{name} header"), (int)headerStart, name);
     }
 
     private static List<PackEntry> DecodeHeader(byte[] header, int blobAreaLength, string what)

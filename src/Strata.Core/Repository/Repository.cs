@@ -127,17 +127,27 @@ public sealed class Repository : IDisposable
 
     // ---- index -----------------------------------------------------------------------------
 
-    /// <summary>Loads every index file not loaded yet (new ones may have come from concurrent writers).</summary>
+    /// <summary>
+    /// Loads every index file not loaded yet (new ones may have come from concurrent writers), after
+    /// the packs pending garbage collection, so that writers never deduplicate against those. An index
+    /// file that vanishes meanwhile was replaced by a prune: the listing is repeated to find its successor.
+    /// </summary>
     public async Task LoadIndexAsync(CancellationToken ct = default)
     {
-        var names = new List<string>();
-        await foreach (var obj in Backend.ListAsync(Layout.IndexFolder, ct).ConfigureAwait(false))
-            if (!Index.HasLoaded(obj.Name)) names.Add(obj.Name);
-        await Parallel.ForEachAsync(names, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = 4 }, async (name, token) =>
+        foreach (var record in await GarbageRecord.ListAsync(this, ct).ConfigureAwait(false)) Index.Condemn(record.Packs);
+        for (int attempt = 0; ; attempt++)
         {
-            var file = await LoadIndexFileAsync(name, token).ConfigureAwait(false);
-            Index.Add(file, name);
-        }).ConfigureAwait(false);
+            var names = new List<string>();
+            await foreach (var obj in Backend.ListAsync(Layout.IndexFolder, ct).ConfigureAwait(false))
+                if (!Index.HasLoaded(obj.Name)) names.Add(obj.Name);
+            int vanished = 0;
+            await Parallel.ForEachAsync(names, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = 4 }, async (name, token) =>
+            {
+                try { Index.Add(await LoadIndexFileAsync(name, token).ConfigureAwait(false), name); }
+                catch (ObjectNotFoundException) when (attempt < 3) { Interlocked.Increment(ref vanished); }
+            }).ConfigureAwait(false);
+            if (vanished == 0) return;
+        }
     }
 
     public async Task<IndexFile> LoadIndexFileAsync(string name, CancellationToken ct = default)
@@ -183,11 +193,46 @@ public sealed class Repository : IDisposable
     public async Task<int> ReadBlobAsync(BlobId id, byte[] sealedBuffer, Memory<byte> destination, CancellationToken ct = default)
     {
         var location = Locate(id);
-        var packName = Layout.Pack(Index.PackOf(location));
+        var pack = Index.PackOf(location);
+        var packName = Layout.Pack(pack);
         var stored = sealedBuffer.AsMemory(0, (int)location.Length);
-        await Backend.ReadAsync(packName, location.Offset, stored, ct).ConfigureAwait(false);
+        try
+        {
+            await Backend.ReadAsync(packName, location.Offset, stored, ct).ConfigureAwait(false);
+        }
+        catch (ObjectNotFoundException)
+        {
+            // A prune that ran after our index was loaded may have moved the blob to another pack.
+            if (!await ReloadIndexWithoutAsync(pack, id, ct).ConfigureAwait(false)) throw;
+            return await ReadBlobAsync(id, sealedBuffer, destination, ct).ConfigureAwait(false);
+        }
         OpenBlob(id, stored.Span, destination.Span[..(int)location.RawLength], packName);
         return (int)location.RawLength;
+    }
+
+    private readonly SemaphoreSlim _reload = new(1);
+    private readonly HashSet<BlobId> _droppedPacks = new();
+
+    /// <summary>
+    /// Drops a pack found missing and reloads the index (once per pack, however many readers notice);
+    /// true when the blob now has another location worth trying.
+    /// </summary>
+    private async Task<bool> ReloadIndexWithoutAsync(BlobId pack, BlobId blob, CancellationToken ct)
+    {
+        await _reload.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (_droppedPacks.Add(pack))
+            {
+                Index.DropPack(pack);
+                await LoadIndexAsync(ct).ConfigureAwait(false);
+            }
+            return Index.TryGet(blob, out var location) && Index.PackOf(location) != pack;
+        }
+        finally
+        {
+            _reload.Release();
+        }
     }
 
     /// <summary>Where the index says a blob is; a blob missing from the index is damage, not a usage error.</summary>
@@ -241,11 +286,22 @@ public sealed class Repository : IDisposable
         var ids = new List<BlobId>();
         await foreach (var obj in Backend.ListAsync(Layout.SnapshotsFolder, ct).ConfigureAwait(false))
             if (Layout.IdOf(obj.Name) is { } id) ids.Add(id);
-        var snapshots = new Snapshot[ids.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = 4 },
-            async (i, token) => snapshots[i] = await LoadSnapshotAsync(ids[i], token).ConfigureAwait(false)).ConfigureAwait(false);
-        return snapshots.OrderBy(s => s.Time).ThenBy(s => s.Id).ToList();
+        var snapshots = new Snapshot?[ids.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = 4 }, async (i, token) =>
+        {
+            // Listed, then gone: another process forgot it in between. A snapshot is deleted whole, so skipping it is exact.
+            try { snapshots[i] = await LoadSnapshotAsync(ids[i], token).ConfigureAwait(false); }
+            catch (ObjectNotFoundException) { }
+        }).ConfigureAwait(false);
+        return snapshots.OfType<Snapshot>().OrderBy(s => s.Time).ThenBy(s => s.Id).ToList();
     }
+
+    /// <summary>
+    /// Deletes one snapshot object (forget). Only that recovery point goes: snapshots never reference
+    /// each other, and the blobs it shared stay until prune finds them unreferenced. Idempotent.
+    /// </summary>
+    public Task DeleteSnapshotAsync(BlobId id, CancellationToken ct = default) =>
+        Backend.DeleteAsync(Layout.Snapshot(id), ct);
 
     /// <summary>Resolves "latest" or an id prefix (at least 4 hex digits) to one snapshot.</summary>
     public async Task<Snapshot> FindSnapshotAsync(string reference, SnapshotFilter? filter = null, CancellationToken ct = default)
@@ -292,7 +348,7 @@ public sealed class Repository : IDisposable
 public sealed record RepositoryInitOptions
 {
     public ChunkerParameters Chunker { get; init; } = ChunkerParameters.Default;
-    public int CompressionLevel { get; init; } = 3;
+    public int CompressionLevel { get; init; } = 1;
     public int PackSize { get; init; } = 16 << 20;
     public long KdfOpsLimit { get; init; } = KeySlot.DefaultOpsLimit;
     public long KdfMemLimit { get; init; } = KeySlot.DefaultMemLimit;

@@ -32,6 +32,8 @@ public sealed class Node
     [JsonPropertyName("subtree"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public BlobId? Subtree { get; set; }
     [JsonPropertyName("link_target"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? LinkTarget { get; set; }
     [JsonPropertyName("xattrs"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<ExtendedAttribute>? Xattrs { get; set; }
+    /// <summary>Set by <c>repair snapshots</c>: part of this file's data (or this directory's entries) was lost and left out.</summary>
+    [JsonPropertyName("damaged"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool Damaged { get; set; }
 
     /// <summary>The modification time for display (millisecond precision).</summary>
     [JsonIgnore] public DateTimeOffset ModificationTime => DateTimeOffset.FromUnixTimeMilliseconds(MtimeNs / 1_000_000);

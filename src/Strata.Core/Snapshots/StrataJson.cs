@@ -10,4 +10,6 @@ namespace Strata.Snapshots;
 [JsonSerializable(typeof(Snapshot))]
 [JsonSerializable(typeof(RepositoryConfig))]
 [JsonSerializable(typeof(KeySlot))]
+[JsonSerializable(typeof(Locking.Lease))]
+[JsonSerializable(typeof(GarbageRecord))]
 public sealed partial class StrataJson : JsonSerializerContext;

@@ -181,7 +181,11 @@ public sealed class LocalDirectoryBackend : IStorageBackend
         {
             ct.ThrowIfCancellationRequested();
             var relative = Path.GetRelativePath(_root, info.FullName).Replace(Path.DirectorySeparatorChar, '/');
-            yield return new StoredObject(relative, info.Length);
+            long length;
+            // Deleted by another process (forget, prune) between the directory read and the stat: not listed.
+            try { length = info.Length; }
+            catch (FileNotFoundException) { continue; }
+            yield return new StoredObject(relative, length);
         }
         await Task.CompletedTask.ConfigureAwait(false);
     }

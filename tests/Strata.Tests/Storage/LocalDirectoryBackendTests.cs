@@ -164,4 +164,26 @@ public sealed class LocalDirectoryBackendTests : StorageBackendContract
         await backend.PutAsync("index/i", fresh);
         Assert.Equal(fresh, await backend.GetAsync("index/i"));
     }
+
+    [Fact]
+    public async Task Listing_while_another_process_deletes_never_fails()
+    {
+        // forget and prune delete while others list: a name deleted mid-listing is simply not listed.
+        Directory.CreateDirectory(_folder.Combine("snapshots"));
+        for (var i = 0; i < 3000; i++) File.WriteAllBytes(_folder.Combine("snapshots", $"{i:x8}"), [1]); // no fsync: this is about listing
+        var deleter = Task.Run(async () =>
+        {
+            using var other = new LocalDirectoryBackend(_folder.Path);
+            for (var i = 0; i < 3000; i++) await other.DeleteAsync($"snapshots/{i:x8}");
+        });
+        var listings = 0;
+        while (!deleter.IsCompleted)
+        {
+            await foreach (var o in Backend.ListAsync("snapshots/")) Assert.Equal(1, o.Size);
+            listings++;
+        }
+        await deleter;
+        Assert.True(listings > 0);
+        await foreach (var _ in Backend.ListAsync("snapshots/")) Assert.Fail("everything was deleted");
+    }
 }
