@@ -64,12 +64,13 @@ public sealed class S3Backend : IStorageBackend
 
     public string Location => _location.ToString();
 
-    /// <summary>Where packs are staged before upload: a local temporary folder; leftovers of killed writers (untouched for an hour) are removed on first use.</summary>
+    /// <summary>Where packs are staged before upload: a local temporary folder of this user; leftovers of killed writers (untouched for an hour) are removed on first use.</summary>
     public string StagingDirectory
     {
         get
         {
-            var directory = _options.StagingDirectory ?? Path.Combine(Path.GetTempPath(), "strata-staging");
+            // One folder per user: a folder another user created in a shared /tmp would not be writable.
+            var directory = _options.StagingDirectory ?? Path.Combine(Path.GetTempPath(), $"strata-staging-{Environment.UserName}");
             if (Interlocked.Exchange(ref _staleFilesRemoved, 1) == 0) RemoveStaleFiles(directory);
             return directory;
         }

@@ -28,6 +28,6 @@ public sealed record S3BackendOptions
     /// <summary>How many fetched segments are kept in a temporary folder, so none is downloaded twice; 0 = none.</summary>
     public int PackSegmentsSpilled { get; init; } = 4096;
 
-    /// <summary>Where packs are staged before upload; default: strata-staging in the system temp folder.</summary>
+    /// <summary>Where packs are staged before upload; default: strata-staging-USER in the system temp folder.</summary>
     public string? StagingDirectory { get; init; }
 }

@@ -98,6 +98,36 @@ public sealed class S3RepositoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_backup_killed_while_uploading_leaves_a_sound_repository_and_the_next_backup_succeeds()
+    {
+        var tree = SampleTree();
+        tree.RandomFile("big/more.bin", 20_000_000, seed: 8);
+        Direct.Run("init", "--pack-size", "1").ShouldSucceed();
+        long packsUp = 0;
+        _proxy.Choose = (method, target) =>
+        {
+            if (method == "PUT" && target.Contains("/repo/data/", StringComparison.Ordinal)) Interlocked.Increment(ref packsUp);
+            return Fault.None;
+        };
+
+        using (var backup = Proxied.Start("backup", tree.Root))
+        {
+            while (Interlocked.Read(ref packsUp) < 5 && !backup.HasExited) await Task.Delay(10);
+            backup.Kill();
+            await backup.WaitAsync(TimeSpan.FromMinutes(1));
+        }
+
+        Assert.True(Interlocked.Read(ref packsUp) >= 5, "the backup finished before it could be killed");
+        Assert.Empty(Direct.Run("snapshots", "--json").ShouldSucceed().Json.AsArray());
+        Direct.Run("check", "--read-data").ShouldSucceed();
+        Proxied.Run("backup", tree.Root).ShouldSucceed();
+        Direct.Run("check", "--read-data").ShouldSucceed();
+        var target = _ws.PathOf("out");
+        Direct.Run("restore", "latest", "--target", target).ShouldSucceed();
+        TreeComparison.AssertSame(tree.Root, CliWorkspace.Restored(target, tree.Root));
+    }
+
+    [Fact]
     public void The_store_holds_only_ciphertext()
     {
         const string marker = "PLAINTEXT-MARKER-7f3a";
