@@ -48,3 +48,13 @@ echo "-- check --read-data"
 echo "-- snapshots and stats"
 ./strata snapshots
 ./strata stats
+
+echo "-- retention: delete the big files, back up, keep only the latest snapshot, give the space back"
+rm -f "$src"/photo-archive*.bin "$src/new-file.bin"
+./strata backup --quiet "$src" >/dev/null
+before=$(./strata stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["stored_bytes"])')
+./strata forget --keep-last 1 --prune --json >"$work/f.json"
+echo "   forgot $(grep -c '"message_type":"removed"' "$work/f.json") snapshots; prune deleted $(field "$work/f.json" packs_deleted) packs ($(human "$(field "$work/f.json" bytes_deleted)"))"
+after=$(./strata stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["stored_bytes"])')
+echo "   stored: $(human "$before") -> $(human "$after")"
+./strata check --read-data | tail -1 | sed 's/^/   /'

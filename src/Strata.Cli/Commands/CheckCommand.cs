@@ -61,7 +61,7 @@ internal static class CheckCommand
                     foreach (var p in a.DamagedPaths) Console.Out.WriteLine($"  {p}");
                 }
                 Console.Out.WriteLine(result.Ok
-                    ? $"no errors found: {result.Snapshots} snapshots, {result.Trees} trees, {result.Packs} packs" + (result.PacksRead > 0 ? $", {result.PacksRead} packs and {result.BlobsRead} blobs read ({Terminal.Bytes(result.BytesRead)})" : "")
+                    ? $"no errors found: {result.Snapshots} snapshots, {result.Trees} trees, {result.Packs} packs" + (result.PacksRead > 0 ? $"; read {result.PacksRead} packs, {result.BlobsRead} blobs ({Terminal.Bytes(result.BytesRead)})" : "")
                     : $"{result.Errors.Count} error(s) found; {result.AffectedSnapshots.Count} snapshot(s) affected");
             }
             return result.Ok ? ExitCodes.Ok : ExitCodes.Fatal;
