@@ -105,7 +105,7 @@ internal static class ForgetCommand
                 OnRemoved = s =>
                 {
                     if (ctx.Json) JsonOutput.Line(new JsonObject { ["message_type"] = "removed", ["id"] = s.Id.ToString(), ["short_id"] = s.Id.ToShortString() });
-                    else Console.Out.WriteLine($"removed snapshot {SnapshotView.Describe(s)}");
+                    else ctx.Info($"removed snapshot {SnapshotView.Describe(s)}");
                 },
                 // The plan is printed before anything is deleted, so the output says why each one went.
                 OnPlanned = groups => Report(ctx, groups, policy, source, zone),
@@ -131,9 +131,9 @@ internal static class ForgetCommand
                 });
             }
             else if (result.DryRun)
-                Console.Out.WriteLine($"dry run: would keep {result.KeptCount} and remove {result.RemoveCount} snapshot{(result.RemoveCount == 1 ? "" : "s")}; nothing was removed");
+                ctx.Info($"dry run: would keep {result.KeptCount} and remove {result.RemoveCount} snapshot{(result.RemoveCount == 1 ? "" : "s")}; nothing was removed");
             else
-                Console.Out.WriteLine($"kept {result.KeptCount}, removed {result.Removed.Count} snapshot{(result.Removed.Count == 1 ? "" : "s")}" +
+                ctx.Info($"kept {result.KeptCount}, removed {result.Removed.Count} snapshot{(result.Removed.Count == 1 ? "" : "s")}" +
                                       (result.Removed.Count > 0 && !p.GetValue(prune) ? " (their data is freed by 'strata prune')" : ""));
             if (p.GetValue(prune) && !result.DryRun) await PruneCommand.RunAsync(ctx, repo, dryRun: false, ct);
             return ExitCodes.Ok;
