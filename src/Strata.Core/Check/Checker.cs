@@ -23,6 +23,10 @@ public sealed class Checker(Repository.Repository repo)
 
     public async Task<CheckResult> RunAsync(CheckOptions options, CancellationToken ct = default)
     {
+        // Snapshots are listed before the index is read: each is stored after the index files naming its
+        // blobs (FORMAT.md I2), so a backup finishing meanwhile cannot look like a missing blob.
+        var snapshotNames = new List<string>();
+        await foreach (var obj in repo.Backend.ListAsync(Layout.SnapshotsFolder, ct).ConfigureAwait(false)) snapshotNames.Add(obj.Name);
         await LoadIndexAsync(ct).ConfigureAwait(false);
         var stored = await ListPacksAsync(ct).ConfigureAwait(false);
         var indexed = repo.Index.Packs;
@@ -42,7 +46,7 @@ public sealed class Checker(Repository.Repository repo)
         if (options.Subset is { } subset) readable = subset.Select(readable);
         if (options.ReadData || options.Subset is not null) await ReadPacksAsync(readable, ct).ConfigureAwait(false);
         _result.PacksRead = options.ReadData || options.Subset is not null ? readable.Count : 0;
-        await CheckSnapshotsAsync(ct).ConfigureAwait(false);
+        await CheckSnapshotsAsync(snapshotNames, ct).ConfigureAwait(false);
         _result.DamagedPacks.AddRange(_damagedPacks.Select(kv => $"{kv.Key}: {kv.Value}").Order(StringComparer.Ordinal));
         return _result;
     }
@@ -104,13 +108,14 @@ public sealed class Checker(Repository.Repository repo)
         _result.BytesRead = bytes;
     }
 
-    private async Task CheckSnapshotsAsync(CancellationToken ct)
+    private async Task CheckSnapshotsAsync(List<string> names, CancellationToken ct)
     {
         var snapshots = new List<Snapshot>();
-        await foreach (var obj in repo.Backend.ListAsync(Layout.SnapshotsFolder, ct).ConfigureAwait(false))
+        foreach (var name in names)
         {
-            if (Layout.IdOf(obj.Name) is not { } id) continue;
+            if (Layout.IdOf(name) is not { } id) continue;
             try { snapshots.Add(await repo.LoadSnapshotAsync(id, ct).ConfigureAwait(false)); }
+            catch (ObjectNotFoundException) { /* forgotten while we checked */ }
             catch (StrataException e) { _result.Errors.Add($"snapshot {id.ToShortString()}: {e.Message}"); }
         }
         _result.Snapshots = snapshots.Count;

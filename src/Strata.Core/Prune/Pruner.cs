@@ -51,9 +51,11 @@ public sealed class Pruner(Repository.Repository repo)
         Report("reading the index");
         var pending = await GarbageRecord.ListAsync(repo, ct).ConfigureAwait(false);
         var alreadyCondemned = pending.SelectMany(r => r.Packs).ToHashSet();
+        // Snapshots before the index: a snapshot is stored after the index files naming its blobs (I2),
+        // so every blob of a listed snapshot is in an index file listed afterwards.
+        var snapshots = await repo.ListSnapshotsAsync(ct).ConfigureAwait(false);
         var contents = await RepositoryContents.ReadAsync(repo, ct).ConfigureAwait(false);
         await repo.LoadIndexAsync(ct).ConfigureAwait(false); // for reading trees
-        var snapshots = await repo.ListSnapshotsAsync(ct).ConfigureAwait(false);
         result.Snapshots = snapshots.Count;
         Report($"finding the data {snapshots.Count} snapshots use");
         var used = await ReferenceCollector.CollectAsync(repo, snapshots, n => Report($"finding used data: {n} trees read"), ct).ConfigureAwait(false);
@@ -206,9 +208,9 @@ public sealed class Pruner(Repository.Repository repo)
         // Everything below is read after the leases were listed, so it includes every snapshot
         // that the writers the records waited for have saved.
         Report("sweeping condemned packs");
+        var snapshots = await repo.ListSnapshotsAsync(ct).ConfigureAwait(false);
         var contents = await RepositoryContents.ReadAsync(repo, ct).ConfigureAwait(false);
         await repo.LoadIndexAsync(ct).ConfigureAwait(false);
-        var snapshots = await repo.ListSnapshotsAsync(ct).ConfigureAwait(false);
         // Snapshots are immutable: the same set references the same blobs, so the mark's result stands.
         var used = _markedUsed is not null && _markedSnapshots!.SetEquals(snapshots.Select(s => s.Id))
             ? _markedUsed
