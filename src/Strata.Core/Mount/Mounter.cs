@@ -30,7 +30,13 @@ public static class Mounter
             finally { done.SetResult(); }
         }) { Name = "fuse loop", IsBackground = true };
         thread.Start();
-        await done.Task.ConfigureAwait(false);
+        var stopRequested = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (ct.Register(() => stopRequested.TrySetResult()))
+            await Task.WhenAny(done.Task, stopRequested.Task).ConfigureAwait(false);
+        // A mount detached while a file in it is open keeps its connection, and libfuse's workers wait on
+        // it; ending the process closes the connection (readers of such files then get ENOTCONN). A
+        // stopping service must not wait for a user to close a file.
+        if (!done.Task.IsCompleted) await Task.WhenAny(done.Task, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
         if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
     }
 
