@@ -25,7 +25,7 @@ internal sealed class RepositoryFileSystem : FuseFileSystem
     private readonly Action<string> _warn;
     private readonly LruCache<byte[]> _blobs;
     private readonly LruCache<Tree> _trees;
-    private readonly ConcurrentDictionary<ulong, OpenFile> _open = new();
+    private readonly ConcurrentDictionary<ulong, FileContentMap> _open = new();
     private readonly object _refreshLock = new();
     private volatile SnapshotCatalog _catalog;
     private long _nextHandle;
@@ -183,7 +183,7 @@ internal sealed class RepositoryFileSystem : FuseFileSystem
         if ((flags & 3) != 0) return -Errno.EROFS; // O_WRONLY or O_RDWR
         if (Resolve(path) is not { } entry) return -Errno.ENOENT;
         if (entry.Kind != EntryKind.Node || entry.Node is not { IsFile: true } node) return entry.Kind == EntryKind.VirtualDirectory || entry.Node is { IsDirectory: true } ? -Errno.EISDIR : -Errno.EINVAL;
-        var file = new OpenFile(node.Content ?? [], id => _repo.Locate(id).RawLength);
+        var file = new FileContentMap(node.Content ?? [], id => _repo.Locate(id).RawLength);
         handle = (ulong)Interlocked.Increment(ref _nextHandle);
         _open[handle] = file;
         return 0;

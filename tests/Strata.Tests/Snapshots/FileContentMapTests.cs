@@ -1,9 +1,9 @@
-using Strata.Mount;
+using Strata.Snapshots;
 using Strata.Repository;
 
-namespace Strata.Tests.Mount;
+namespace Strata.Tests.Snapshots;
 
-public sealed class OpenFileTests
+public sealed class FileContentMapTests
 {
     [Fact]
     public void Reads_across_chunk_boundaries_fetch_only_the_chunks_they_cover()
@@ -22,7 +22,7 @@ public sealed class OpenFileTests
             chunks[id] = Enumerable.Range(at, lengths[i]).Select(b => (byte)b).ToArray();
             at += lengths[i];
         }
-        var file = new OpenFile(ids, id => chunks[id].Length);
+        var file = new FileContentMap(ids, id => chunks[id].Length);
         var fetched = new List<BlobId>();
         byte[] Fetch(BlobId id) { fetched.Add(id); return chunks[id]; }
 

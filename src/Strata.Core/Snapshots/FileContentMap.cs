@@ -1,17 +1,17 @@
 using Strata.Repository;
 
-namespace Strata.Mount;
+namespace Strata.Snapshots;
 
 /// <summary>
-/// A regular file of a snapshot opened for reading: its chunks and where each starts, so a read at
+/// A regular file of a snapshot as its chunks and where each starts, so a read at
 /// any offset finds its first chunk by binary search and fetches only the chunks it covers.
 /// </summary>
-internal sealed class OpenFile
+internal sealed class FileContentMap
 {
     private readonly BlobId[] _chunks;
     private readonly long[] _starts;
 
-    public OpenFile(IReadOnlyList<BlobId> chunks, Func<BlobId, long> lengthOf)
+    public FileContentMap(IReadOnlyList<BlobId> chunks, Func<BlobId, long> lengthOf)
     {
         _chunks = chunks.ToArray();
         _starts = new long[_chunks.Length + 1];
