@@ -27,6 +27,7 @@ internal static class DumpCommand
             using var repo = await ctx.OpenRepositoryAsync(ct);
             await repo.LoadIndexAsync(ct);
             var snap = await repo.FindSnapshotAsync(ctx.Parse.GetValue(snapshot)!, filter.Read(ctx.Parse), ct);
+            Images.ImageSnapshots.RefuseImage(snap, "strata image restore");
 
             DumpResult result;
             if (file is null)

@@ -1,6 +1,8 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Text;
 using Strata.Fuse;
+using Strata.Images;
 using Strata.Platform;
 using Strata.Repository;
 using Strata.Snapshots;
@@ -25,7 +27,9 @@ internal sealed class RepositoryFileSystem : FuseFileSystem
     private readonly Action<string> _warn;
     private readonly LruCache<byte[]> _blobs;
     private readonly LruCache<Tree> _trees;
-    private readonly ConcurrentDictionary<ulong, FileContentMap> _open = new();
+    private readonly LruCache<MountedImage> _images;
+    private readonly LruCache<BlobId[]> _segments;
+    private readonly ConcurrentDictionary<ulong, ReadAt> _open = new();
     private readonly object _refreshLock = new();
     private volatile SnapshotCatalog _catalog;
     private long _nextHandle;
@@ -47,16 +51,40 @@ internal sealed class RepositoryFileSystem : FuseFileSystem
             // Parsed nodes take several times their JSON size in memory.
             return (Tree.Deserialize(data, $"tree {id.ToShortString()}"), 4L * data.Length + 256);
         });
+
+        _images = new LruCache<MountedImage>(16L << 20, id =>
+        {
+            var image = new MountedImage(BlockMapStore.LoadRootAsync(_repo, id).GetAwaiter().GetResult());
+            return (image, image.MemorySize);
+        });
+        _segments = new LruCache<BlobId[]>(options.TreeCacheBytes, id =>
+        {
+            var data = _repo.ReadBlobAsync(id).GetAwaiter().GetResult();
+            var what = $"block-map segment {id.ToShortString()}";
+            if (data.Length < 9) throw new Errors.CorruptDataException($"{what}: not a block-map segment");
+            var blocks = new BlobId[Math.Max(0, BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(5)))];
+            BlockMapFormat.DecodeSegment(data, blocks, what);
+            return (blocks, 64L + blocks.Length * (long)BlobId.Size);
+        });
     }
+
+    private delegate int ReadAt(Span<byte> destination, long offset);
 
     public LruCache<byte[]> Blobs => _blobs;
     public SnapshotCatalog Catalog => _catalog;
 
     // ---- resolving paths -------------------------------------------------------------------
 
-    private enum EntryKind { VirtualDirectory, VirtualLink, Node }
+    private enum EntryKind { VirtualDirectory, VirtualLink, Node, Image }
 
-    private readonly record struct Entry(EntryKind Kind, ulong Inode, long TimeNs, Node? Node = null, string? LinkTarget = null, ulong SnapshotKey = 0);
+    private readonly record struct Entry(EntryKind Kind, ulong Inode, long TimeNs, Node? Node = null, string? LinkTarget = null, ulong SnapshotKey = 0, Snapshot? Snapshot = null);
+
+    /// <summary>The one file in an image snapshot's folder: the image's name (made safe as a file name) + ".img".</summary>
+    private static string ImageFileName(Snapshot snapshot)
+    {
+        var name = snapshot.Image?.Name is { Length: > 0 } n ? n.Replace('/', '_').Replace('\0', '_') : "image";
+        return name is "." or ".." ? "_" + name + ".img" : name + ".img";
+    }
 
     private static readonly string[] TopFolders = ["snapshots", "hosts", "tags"];
 
@@ -72,7 +100,9 @@ internal sealed class RepositoryFileSystem : FuseFileSystem
                 if (parts.Length == 1) return Virtual(path, time);
                 if (parts[1] == SnapshotCatalog.Latest)
                     return parts.Length == 2 && catalog.Newest is { } latest ? Link(path, catalog.NameOf[latest.Id], time) : null;
-                return catalog.ByName.TryGetValue(parts[1], out var snapshot) ? ResolveInSnapshot(snapshot, parts) : null;
+                if (!catalog.ByName.TryGetValue(parts[1], out var snapshot)) return null;
+                if (snapshot.Kind is not null) return ResolveInImage(snapshot, path, parts);
+                return ResolveInSnapshot(snapshot, parts);
             case "hosts":
             case "tags":
                 var folders = parts[0] == "hosts" ? catalog.Hosts : catalog.Tags;
@@ -101,6 +131,16 @@ internal sealed class RepositoryFileSystem : FuseFileSystem
         return new Entry(EntryKind.Node, inode, node.MtimeNs, node, SnapshotKey: key);
     }
 
+    /// <summary>An image snapshot is a folder holding its image; a snapshot of a kind this version does not know is an empty folder.</summary>
+    private static Entry? ResolveInImage(Snapshot snapshot, string path, string[] parts)
+    {
+        long time = ToNs(snapshot.Time);
+        if (parts.Length == 2) return Virtual(path, time);
+        if (parts.Length == 3 && snapshot.IsImage && snapshot.Image is not null && parts[2] == ImageFileName(snapshot))
+            return new Entry(EntryKind.Image, Fix(Mix(PathHash(path))), time, Snapshot: snapshot);
+        return null;
+    }
+
     /// <summary>
     /// Stable for the life of the mount and shared by the hard links of one file (same device and
     /// inode at backup time); distinct across snapshots, so tools that copy the mount never link
@@ -121,6 +161,8 @@ internal sealed class RepositoryFileSystem : FuseFileSystem
         if (parts.Length == 1 && parts[0] == "snapshots")
             return catalog.ByName.Keys.Order(StringComparer.Ordinal).Select(n => (n, VirtualDirectoryMode))
                 .Concat(catalog.Newest is null ? [] : [(SnapshotCatalog.Latest, SymlinkBits | 0x1FF)]);
+        if (parts.Length == 2 && parts[0] == "snapshots" && catalog.ByName.TryGetValue(parts[1], out var snapshot) && snapshot.Kind is not null)
+            return snapshot.IsImage && snapshot.Image is not null ? [(ImageFileName(snapshot), RegularBits | 0x100)] : [];
         if (parts[0] is "hosts" or "tags")
         {
             var folders = parts[0] == "hosts" ? catalog.Hosts : catalog.Tags;
@@ -149,6 +191,16 @@ internal sealed class RepositoryFileSystem : FuseFileSystem
                 stat.Mode = SymlinkBits | 0x1FF;
                 stat.NLink = 1;
                 stat.Size = Encoding.UTF8.GetByteCount(entry.LinkTarget!);
+                SetTimes(ref stat, entry.TimeNs, entry.TimeNs, entry.TimeNs);
+                return 0;
+            case EntryKind.Image:
+                // Owner-only: a disk holds every file of its machine, whatever their own modes.
+                stat.Mode = RegularBits | 0x100; // 0400
+                stat.NLink = 1;
+                stat.Uid = entry.Snapshot!.Uid;
+                stat.Gid = entry.Snapshot.Gid;
+                stat.Size = entry.Snapshot.Image!.Size;
+                stat.Blocks = (stat.Size + 511) / 512;
                 SetTimes(ref stat, entry.TimeNs, entry.TimeNs, entry.TimeNs);
                 return 0;
         }
@@ -182,17 +234,27 @@ internal sealed class RepositoryFileSystem : FuseFileSystem
         handle = 0;
         if ((flags & 3) != 0) return -Errno.EROFS; // O_WRONLY or O_RDWR
         if (Resolve(path) is not { } entry) return -Errno.ENOENT;
-        if (entry.Kind != EntryKind.Node || entry.Node is not { IsFile: true } node) return entry.Kind == EntryKind.VirtualDirectory || entry.Node is { IsDirectory: true } ? -Errno.EISDIR : -Errno.EINVAL;
-        var file = new FileContentMap(node.Content ?? [], id => _repo.Locate(id).RawLength);
+        ReadAt reader;
+        if (entry.Kind == EntryKind.Image)
+        {
+            var image = _images.Get(entry.Snapshot!.Tree);
+            reader = (destination, offset) => image.Read(destination, offset, _segments.Get, _blobs.Get);
+        }
+        else if (entry.Kind == EntryKind.Node && entry.Node is { IsFile: true } node)
+        {
+            var file = new FileContentMap(node.Content ?? [], id => _repo.Locate(id).RawLength);
+            reader = (destination, offset) => file.Read(destination, offset, _blobs.Get);
+        }
+        else return entry.Kind == EntryKind.VirtualDirectory || entry.Node is { IsDirectory: true } ? -Errno.EISDIR : -Errno.EINVAL;
         handle = (ulong)Interlocked.Increment(ref _nextHandle);
-        _open[handle] = file;
+        _open[handle] = reader;
         return 0;
     }
 
     public override int Read(ulong handle, Span<byte> buffer, long offset)
     {
-        if (!_open.TryGetValue(handle, out var file)) return -Errno.EBADF;
-        return file.Read(buffer, offset, _blobs.Get);
+        if (!_open.TryGetValue(handle, out var reader)) return -Errno.EBADF;
+        return reader(buffer, offset);
     }
 
     public override void Release(ulong handle) => _open.TryRemove(handle, out _);
