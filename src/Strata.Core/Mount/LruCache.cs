@@ -30,6 +30,12 @@ internal sealed class LruCache<TValue> where TValue : class
     public long Hits => Interlocked.Read(ref _hits);
     public long Loads => Interlocked.Read(ref _loads);
 
+    /// <summary>Whether the value is cached or being loaded.</summary>
+    public bool Contains(BlobId id)
+    {
+        lock (_lock) return _entries.ContainsKey(id) || _loading.ContainsKey(id);
+    }
+
     public TValue Get(BlobId id)
     {
         Lazy<(TValue Value, long Size)>? loading;

@@ -243,7 +243,16 @@ internal sealed class RepositoryFileSystem : FuseFileSystem
         else if (entry.Kind == EntryKind.Node && entry.Node is { IsFile: true } node)
         {
             var file = new FileContentMap(node.Content ?? [], id => _repo.Locate(id).RawLength);
-            reader = (destination, offset) => file.Read(destination, offset, _blobs.Get);
+            long expected = 0;
+            reader = (destination, offset) =>
+            {
+                int n = file.Read(destination, offset, _blobs.Get);
+                // Sequential reading (the kernel's read-ahead may deliver requests a little out of order):
+                // fetch the next chunks in the background so decryption overlaps the reader's work.
+                long previous = Interlocked.Exchange(ref expected, offset + n);
+                if (n > 0 && Math.Abs(offset - previous) <= SequentialSlack) Prefetch(file, offset + n);
+                return n;
+            };
         }
         else return entry.Kind == EntryKind.VirtualDirectory || entry.Node is { IsDirectory: true } ? -Errno.EISDIR : -Errno.EINVAL;
         handle = (ulong)Interlocked.Increment(ref _nextHandle);
@@ -255,6 +264,23 @@ internal sealed class RepositoryFileSystem : FuseFileSystem
     {
         if (!_open.TryGetValue(handle, out var reader)) return -Errno.EBADF;
         return reader(buffer, offset);
+    }
+
+    private const long SequentialSlack = 1 << 20;
+    private const int PrefetchChunks = 2;
+
+    private void Prefetch(FileContentMap file, long offset)
+    {
+        for (int ahead = 0; ahead < PrefetchChunks; ahead++)
+        {
+            if (file.ChunkAt(offset, ahead) is not { } id || _blobs.Contains(id)) continue;
+            ThreadPool.UnsafeQueueUserWorkItem(static state =>
+            {
+                // A failed prefetch is not an error: the read that needs the chunk fetches it again and reports.
+                try { state.Cache.Get(state.Id); }
+                catch (Exception) { }
+            }, (Cache: _blobs, Id: id), preferLocal: false);
+        }
     }
 
     public override void Release(ulong handle) => _open.TryRemove(handle, out _);

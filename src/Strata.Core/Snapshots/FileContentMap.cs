@@ -20,6 +20,18 @@ internal sealed class FileContentMap
 
     public long Length => _starts[^1];
 
+    /// <summary>The chunk holding the byte at <paramref name="offset"/> and <paramref name="ahead"/> chunks after it, when the file has one there.</summary>
+    public BlobId? ChunkAt(long offset, int ahead = 0)
+    {
+        if (offset < 0 || offset >= Length) return null;
+        int index = Array.BinarySearch(_starts, offset);
+        if (index < 0) index = ~index - 1;
+        // Zero-length chunks share their start with the next one; the last of equal starts holds the byte.
+        while (index + 1 < _chunks.Length && _starts[index + 1] == _starts[index]) index++;
+        index += ahead;
+        return index < _chunks.Length ? _chunks[index] : null;
+    }
+
     /// <summary>Copies the file's bytes at <paramref name="offset"/> into <paramref name="destination"/>; returns how many (0 at the end).</summary>
     public int Read(Span<byte> destination, long offset, Func<BlobId, byte[]> fetch)
     {

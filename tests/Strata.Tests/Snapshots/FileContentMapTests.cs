@@ -36,6 +36,13 @@ public sealed class FileContentMapTests
                 for (int k = 0; k < n; k++) Assert.Equal((byte)(offset + k), buffer[k]);
             }
 
+        Assert.Equal(ids[0], file.ChunkAt(9));
+        Assert.Equal(ids[2], file.ChunkAt(10));   // chunk 1 is empty and starts there too
+        Assert.Equal(ids[3], file.ChunkAt(10, ahead: 1));
+        Assert.Equal(ids[3], file.ChunkAt(29));
+        Assert.Null(file.ChunkAt(30));
+        Assert.Null(file.ChunkAt(17, ahead: 1));
+
         fetched.Clear();
         file.Read(new byte[3], 15, Fetch);
         Assert.Equal([ids[2], ids[3]], fetched);
