@@ -14,6 +14,11 @@ public static class Mounter
     public static async Task RunAsync(Repository.Repository repo, string mountpoint, MountOptions options, Action mounted, Action<string> warn, CancellationToken ct)
     {
         var directory = CheckMountPoint(mountpoint);
+        // libfuse's threads and the read-ahead block on repository reads whose completions run on the
+        // thread pool; with the default minimum (one thread per core) those completions queue behind
+        // blocked threads and the pool adds threads only slowly, so reads stall.
+        ThreadPool.GetMinThreads(out int workers, out int completions);
+        ThreadPool.SetMinThreads(Math.Max(workers, 64), completions);
         var snapshots = await repo.ListSnapshotsAsync(ct).ConfigureAwait(false);
         var fileSystem = new RepositoryFileSystem(repo, snapshots, options, warn);
         var fuseOptions = new List<string> { "ro", "default_permissions", "fsname=strata", "subtype=strata", "kernel_cache" };
