@@ -13,6 +13,7 @@ internal static class MountCommand
         var command = new Command("mount", """
             Show every snapshot as a read-only file system (FUSE) until Ctrl-C or SIGTERM:
               snapshots/<id>/         each snapshot's files with their metadata (snapshots/latest: the newest)
+              snapshots/<id>/<name>.img  an image snapshot's disk, readable at any offset
               hosts/<host>/<time>     links to the snapshots of each host (and <host>/latest)
               tags/<tag>/<time>       links to the snapshots with each tag (and <tag>/latest)
             Reads fetch only the chunks they need; the list of snapshots is read again every 30 s when browsed.
