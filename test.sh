@@ -7,6 +7,8 @@ root=$(pwd)
 
 # --- what the tests need from Debian ---------------------------------------------------------
 packages=(libzstd1 libsodium23 attr e2fsprogs python3 tzdata)
+# strata mount (FUSE) and the tools that unpack strata dump archives
+packages+=(fuse3 libfuse3-3 tar unzip)
 packages+=(qemu-utils)   # image tests: qemu-img, qemu-io, qemu-nbd (CBT with persistent dirty bitmaps)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

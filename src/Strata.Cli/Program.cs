@@ -14,6 +14,8 @@ root.Subcommands.Add(FindCommand.Create());
 root.Subcommands.Add(CatCommand.Create());
 root.Subcommands.Add(StatsCommand.Create());
 root.Subcommands.Add(RestoreCommand.Create());
+root.Subcommands.Add(MountCommand.Create());
+root.Subcommands.Add(DumpCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
 root.Subcommands.Add(PruneCommand.Create());
 root.Subcommands.Add(UnlockCommand.Create());

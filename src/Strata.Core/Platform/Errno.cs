@@ -8,6 +8,7 @@ public static class Errno
     public const int EINTR = 4;
     public const int EIO = 5;
     public const int ENXIO = 6;
+    public const int EBADF = 9;
     public const int EACCES = 13;
     public const int EEXIST = 17;
     public const int ENOTDIR = 20;
