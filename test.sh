@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 root=$(pwd)
 
 # --- what the tests need from Debian ---------------------------------------------------------
-packages=(libzstd1 libsodium23 attr e2fsprogs python3 tzdata)
+packages=(libzstd1 libsodium23 attr e2fsprogs python3 tzdata parted fdisk)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if (( ${#missing[@]} > 0 )); then
