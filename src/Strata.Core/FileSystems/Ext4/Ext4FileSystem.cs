@@ -233,7 +233,11 @@ public sealed class Ext4FileSystem
             if (inline.Length > 0) await write(0, inline, ct).ConfigureAwait(false);
             return;
         }
-        var buffer = ArrayPool<byte>.Shared.Rent(ContentChunk);
+        // Two buffers: the next piece is read while the previous one is being written, so a slow
+        // source (a snapshot fetching blobs) and the writer work at the same time.
+        byte[][] buffers = [ArrayPool<byte>.Shared.Rent(ContentChunk), ArrayPool<byte>.Shared.Rent(ContentChunk)];
+        (long Offset, int Length, Task Read)? previous = null;
+        int slot = 0;
         try
         {
             await foreach (var extent in ExtentsAsync(inode, ct).ConfigureAwait(false))
@@ -246,15 +250,35 @@ public sealed class Ext4FileSystem
                 {
                     int n = (int)Math.Min(ContentChunk, length - done);
                     long physical = (long)extent.PhysicalBlock * BlockSize + done;
-                    await _volume.ReadCheckedAsync(physical, buffer.AsMemory(0, n), $"inode {inode.Number}, bytes {start + done}+{n}", ct).ConfigureAwait(false);
-                    await write(start + done, buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                    var read = _volume.ReadCheckedAsync(physical, buffers[slot].AsMemory(0, n), $"inode {inode.Number}, bytes {start + done}+{n}", ct).AsTask();
+                    var finished = previous;
+                    previous = (start + done, n, read);
+                    if (finished is { } f)
+                    {
+                        await f.Read.ConfigureAwait(false);
+                        await write(f.Offset, buffers[slot ^ 1].AsMemory(0, f.Length), ct).ConfigureAwait(false);
+                    }
+                    slot ^= 1;
                     done += n;
                 }
+            }
+            if (previous is { } last)
+            {
+                previous = null;
+                await last.Read.ConfigureAwait(false);
+                await write(last.Offset, buffers[slot ^ 1].AsMemory(0, last.Length), ct).ConfigureAwait(false);
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // A read still in flight writes into its buffer: wait for it before the pool gets the buffer back.
+            if (previous is { } pending)
+            {
+                try { await pending.Read.ConfigureAwait(false); }
+                catch (Exception) { /* the exception already on its way out matters, not this one */ }
+            }
+            ArrayPool<byte>.Shared.Return(buffers[0]);
+            ArrayPool<byte>.Shared.Return(buffers[1]);
         }
     }
 
