@@ -141,4 +141,23 @@ public sealed class Ext4FileSystemTests
         Assert.Empty(result.Errors);
         Assert.Equal(seconds * 1_000_000_000 + 123456789, Posix.LStat(Path.Combine(image.Target, "hello.txt")).MtimeNs);
     }
+
+    [Fact]
+    public async Task The_tree_walker_yields_every_path_of_the_source_once_parents_first()
+    {
+        using var image = new Ext4TestImage(withHugeFile: false);
+        using var source = FileBlockSource.Open(image.Image);
+        var fs = await Ext4FileSystem.OpenAsync(source, default);
+        var errors = new List<string>();
+
+        var walked = new List<string>();
+        await foreach (var (path, _) in Ext4TreeWalker.WalkAsync(fs, await fs.ReadInodeAsync(Ext4FileSystem.RootInode, default), "/", errors.Add, default))
+            walked.Add(path);
+
+        Assert.Empty(errors);
+        var expected = Directory.EnumerateFileSystemEntries(image.Source, "*", SearchOption.AllDirectories)
+            .Select(p => "/" + Path.GetRelativePath(image.Source, p)).Append("/lost+found");
+        Assert.Equal(expected.Order(StringComparer.Ordinal), walked.Order(StringComparer.Ordinal));
+        Assert.True(walked.IndexOf("/docs") < walked.IndexOf("/docs/a") && walked.IndexOf("/docs/a") < walked.IndexOf("/docs/a/b/c/deep.txt"));
+    }
 }
