@@ -6,7 +6,9 @@ cd "$(dirname "$0")"
 root=$(pwd)
 
 # --- what the tests need from Debian ---------------------------------------------------------
-packages=(libzstd1 libsodium23 attr e2fsprogs python3 tzdata parted fdisk)
+packages=(libzstd1 libsodium23 attr e2fsprogs python3 tzdata)
+packages+=(qemu-utils)   # image tests: qemu-img, qemu-io, qemu-nbd (CBT with persistent dirty bitmaps)
+packages+=(parted fdisk) # file-level restore tests: partitioned disk images (parted, sfdisk)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if (( ${#missing[@]} > 0 )); then

@@ -57,8 +57,10 @@ export RESTIC_PASSWORD=bench STRATA_PASSWORD=bench
 
 # restic
 R="$DATA/restic-repo"; restic init -q -r "$R"
-ln -sfn "$DATA/tree-s1" "$DATA/tree"; restic -q -r "$R" backup "$DATA/tree/" >/dev/null
-ln -sfn "$DATA/tree-s2" "$DATA/tree"; restic -q -r "$R" backup "$DATA/tree/" >/dev/null
+use() { if [[ -n $current ]]; then mv "$DATA/tree" "$DATA/tree-$current"; fi; mv "$DATA/tree-$1" "$DATA/tree"; current=$1; }
+current=
+use s1; restic -q -r "$R" backup "$DATA/tree" >/dev/null
+use s2; restic -q -r "$R" backup "$DATA/tree" >/dev/null
 first=$(restic -r "$R" snapshots --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 restic -q -r "$R" forget "$first" >/dev/null
 restic_blobs=$(restic -r "$R" list blobs | wc -l)
@@ -67,8 +69,8 @@ restic -q -r "$R" check >/dev/null
 
 # strata
 S="$DATA/strata-repo"; "$STRATA" init -r "$S" >/dev/null
-ln -sfn "$DATA/tree-s1" "$DATA/tree"; "$STRATA" -r "$S" backup -q "$DATA/tree/" >/dev/null
-ln -sfn "$DATA/tree-s2" "$DATA/tree"; "$STRATA" -r "$S" backup -q "$DATA/tree/" >/dev/null
+use s1; "$STRATA" -r "$S" backup -q "$DATA/tree" >/dev/null
+use s2; "$STRATA" -r "$S" backup -q "$DATA/tree" >/dev/null
 first=$("$STRATA" -r "$S" snapshots --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 rm "$S/snapshots/$first"   # what 'strata forget ID' does
 strata_blobs=$("$STRATA" -r "$S" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["index_blob_count"])')

@@ -18,6 +18,7 @@ root.Subcommands.Add(CheckCommand.Create());
 root.Subcommands.Add(PruneCommand.Create());
 root.Subcommands.Add(UnlockCommand.Create());
 root.Subcommands.Add(RepairCommand.Create());
+root.Subcommands.Add(ImageCommand.Create());
 root.Subcommands.Add(KeyCommand.Create());
 root.Subcommands.Add(ForgetCommand.Create());
 root.Subcommands.Add(PolicyCommand.Create());

@@ -11,7 +11,7 @@ internal static class BenchmarkCommand
     public static Command Create()
     {
         var size = new Option<int>("--size") { Description = "MiB of test data per stage (default 64)", DefaultValueFactory = _ => 64 };
-        var level = new Option<int>("--compression") { Description = "zstd level to measure (default 3)", DefaultValueFactory = _ => 3 };
+        var level = new Option<int>("--compression") { Description = "zstd level to measure (default 1, the repository default)", DefaultValueFactory = _ => 1 };
         var command = new Command("benchmark", "Measure chunking, hashing, compression and encryption speed on this machine (one core)") { size, level };
         return command.WithAction((ctx, _) =>
         {

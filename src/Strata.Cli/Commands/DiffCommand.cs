@@ -21,6 +21,8 @@ internal static class DiffCommand
             await repo.LoadIndexAsync(ct);
             var a = await repo.FindSnapshotAsync(ctx.Parse.GetValue(first)!, null, ct);
             var b = await repo.FindSnapshotAsync(ctx.Parse.GetValue(second)!, null, ct);
+            Images.ImageSnapshots.RefuseImage(a, "strata image diff");
+            Images.ImageSnapshots.RefuseImage(b, "strata image diff");
             var counts = new Dictionary<char, long> { ['+'] = 0, ['-'] = 0, ['M'] = 0, ['T'] = 0, ['U'] = 0 };
             long added = 0, removed = 0;
             if (!ctx.Json) ctx.Info($"comparing snapshot {a.Id.ToShortString()} to {b.Id.ToShortString()}:");

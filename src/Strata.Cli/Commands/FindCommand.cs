@@ -27,7 +27,7 @@ internal static class FindCommand
             long total = 0;
             // The same subtree appears in many snapshots: remember which trees hold no match at all.
             var emptyTrees = new HashSet<BlobId>();
-            foreach (var snap in (await repo.ListSnapshotsAsync(ct)).Where(s => f is null || f.Matches(s)))
+            foreach (var snap in (await repo.ListSnapshotsAsync(ct)).Where(s => !s.IsImage && (f is null || f.Matches(s))))
             {
                 var hits = new List<(string Path, Node Node)>();
                 await SearchAsync(repo, snap.Tree, "", matchers, hits, emptyTrees, ct);

@@ -22,6 +22,7 @@ internal static class LsCommand
             using var repo = await ctx.OpenRepositoryAsync(ct);
             await repo.LoadIndexAsync(ct);
             var snap = await repo.FindSnapshotAsync(ctx.Parse.GetValue(snapshot)!, filter.Read(ctx.Parse), ct);
+            Images.ImageSnapshots.RefuseImage(snap, "strata image ls");
             var start = (ctx.Parse.GetValue(path) ?? "/").TrimEnd('/');
             var node = await TreeWalker.FindAsync(repo, snap.Tree, start, ct) ?? throw new UsageException($"{start} is not in snapshot {snap.Id.ToShortString()}");
             bool all = ctx.Parse.GetValue(path) is null || ctx.Parse.GetValue(recursive);

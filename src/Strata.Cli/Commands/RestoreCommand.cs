@@ -25,6 +25,7 @@ internal static class RestoreCommand
         {
             using var repo = await ctx.OpenRepositoryAsync(ct);
             var snap = await repo.FindSnapshotAsync(ctx.Parse.GetValue(snapshot)!, filter.Read(ctx.Parse), ct);
+            Images.ImageSnapshots.RefuseImage(snap, "strata image restore");
             var includes = ctx.Parse.Values(include);
             var restorer = new Restorer(repo, snap, new RestoreOptions
             {

@@ -26,7 +26,7 @@ internal static class SnapshotsCommand
             Console.Out.WriteLine(new string('-', 90));
             foreach (var s in snapshots)
             {
-                var size = s.Summary is { } sum ? Terminal.Bytes(sum.TotalBytesProcessed) : "";
+                var size = s.Summary is { } sum ? Terminal.Bytes(sum.TotalBytesProcessed) : s.Image is { } image ? Terminal.Bytes(image.Size) : "";
                 Console.Out.WriteLine($"{s.Id.ToShortString(),-9} {s.Time.LocalDateTime:yyyy-MM-dd HH:mm:ss}  {s.Hostname,-16} {string.Join(",", s.Tags ?? []),-12} {size,10}  {string.Join(" ", s.Paths)}");
             }
             Console.Out.WriteLine(new string('-', 90));

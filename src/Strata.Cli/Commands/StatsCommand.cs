@@ -27,6 +27,18 @@ internal static class StatsCommand
             long logical = 0, files = 0;
             foreach (var s in snapshots)
             {
+                if (s.IsImage)
+                {
+                    // A disk image counts as one file of its non-zero blocks; its block map is metadata like trees.
+                    var root = await Images.BlockMapStore.LoadRootAsync(repo, s.Tree, ct);
+                    var map = await Images.BlockMapStore.LoadAsync(repo, s.Tree, ct);
+                    trees.Add(s.Tree);
+                    foreach (var segment in root.Segments) trees.Add(segment);
+                    foreach (var block in map.Blocks) if (!block.IsZero) referenced.Add(block);
+                    files++;
+                    logical += map.DataBytes;
+                    continue;
+                }
                 var (n, bytes) = await WalkAsync(repo, s.Tree, treeTotals, referenced, trees, ct);
                 files += n;
                 logical += bytes;

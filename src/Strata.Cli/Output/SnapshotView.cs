@@ -22,6 +22,24 @@ internal static class SnapshotView
             ["program_version"] = s.ProgramVersion,
         };
         if (s.Parent is { } parent) json["parent"] = parent.ToString();
+        if (s.IsImage && s.Image is { } image)
+        {
+            json["kind"] = s.Kind;
+            json["image"] = new JsonObject
+            {
+                ["name"] = image.Name,
+                ["source"] = image.Source,
+                ["source_kind"] = image.SourceKind,
+                ["size"] = image.Size,
+                ["block_size"] = image.BlockSize,
+                ["cbt"] = image.Cbt,
+                ["full_read"] = image.FullRead,
+                ["changed_since"] = image.ChangedSince?.ToString(),
+                ["bytes_read"] = image.BytesRead,
+                ["bytes_changed"] = image.BytesChanged,
+                ["data_added"] = image.DataAdded,
+            };
+        }
         if (s.Summary is { } sum)
             json["summary"] = new JsonObject
             {

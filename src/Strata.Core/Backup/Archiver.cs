@@ -124,10 +124,15 @@ public sealed class Archiver
     private async Task<Snapshot?> FindParentAsync(List<string> sources, CancellationToken ct)
     {
         if (_options.Force) return null;
-        if (_options.Parent is not null) return await _repo.FindSnapshotAsync(_options.Parent, null, ct).ConfigureAwait(false);
+        if (_options.Parent is not null)
+        {
+            var chosen = await _repo.FindSnapshotAsync(_options.Parent, null, ct).ConfigureAwait(false);
+            Images.ImageSnapshots.RefuseImage(chosen, "strata image backup");
+            return chosen;
+        }
         var candidates = await _repo.ListSnapshotsAsync(ct).ConfigureAwait(false);
         var filter = new SnapshotFilter(_options.Host, sources);
-        return candidates.LastOrDefault(filter.Matches);
+        return candidates.LastOrDefault(s => !s.IsImage && filter.Matches(s));
     }
 
     private async Task<BlobId> SaveVirtualAsync(VirtualDirectory dir, Tree? parent, CancellationToken ct)

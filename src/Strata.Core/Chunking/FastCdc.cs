@@ -56,7 +56,16 @@ public sealed class FastCdc
         int bits = BitOperations.Log2((uint)parameters.AverageSize);
         _maskS = Mask(bits + 2);
         _maskL = Mask(bits - 2);
+        _zeroRunCut = NextChunkLength(new byte[_max], endOfInput: false);
     }
+
+    /// <summary>
+    /// Where a chunk that starts with a run of zeros is cut, computed once: boundaries depend only on
+    /// the bytes before them, so any input whose first <c>_zeroRunCut</c> bytes are zero is cut at
+    /// the same place. Holes of sparse files and empty regions of disk images then cost a
+    /// vectorised zero test instead of the byte-by-byte gear hash, with exactly the same chunks.
+    /// </summary>
+    private readonly int _zeroRunCut;
 
     public ChunkerParameters Parameters { get; }
 
@@ -71,6 +80,7 @@ public sealed class FastCdc
     {
         int n = data.Length;
         if (n <= _min) return endOfInput ? n : 0;
+        if (_zeroRunCut > 0 && n >= _zeroRunCut && data[.._zeroRunCut].IndexOfAnyExcept((byte)0) < 0) return _zeroRunCut;
 
         int limit = Math.Min(n, _max);
         // Positions before strictEnd (where the chunk would stay shorter than avg) use MaskS.

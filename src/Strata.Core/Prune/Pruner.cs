@@ -22,6 +22,10 @@ namespace Strata.Prune;
 /// </summary>
 public sealed class Pruner(Repository.Repository repo)
 {
+    // What the mark phase found, reused by the sweep of the same run when no snapshot came or went meanwhile.
+    private HashSet<BlobId>? _markedSnapshots;
+    private HashSet<BlobId>? _markedUsed;
+
     public Action<string>? OnProgress { get; set; }
 
     public async Task<PruneResult> RunAsync(PruneOptions options, CancellationToken ct = default)
@@ -53,15 +57,21 @@ public sealed class Pruner(Repository.Repository repo)
         result.Snapshots = snapshots.Count;
         Report($"finding the data {snapshots.Count} snapshots use");
         var used = await ReferenceCollector.CollectAsync(repo, snapshots, n => Report($"finding used data: {n} trees read"), ct).ConfigureAwait(false);
+        (_markedSnapshots, _markedUsed) = (snapshots.Select(s => s.Id).ToHashSet(), used);
 
         // One copy of each used blob is kept: the first live, stored one; other copies are waste.
         var keeper = new Dictionary<BlobId, BlobId>();
         foreach (var id in used)
         {
-            if (!contents.Copies.TryGetValue(id, out var packs)) continue;
-            var live = packs.Where(p => contents.StoredPacks.ContainsKey(p) && !alreadyCondemned.Contains(p)).ToList();
-            if (live.Count > 0) keeper[id] = live[0];
-            else if (packs.Any(contents.StoredPacks.ContainsKey)) keeper[id] = packs.First(contents.StoredPacks.ContainsKey); // only in condemned packs: a sweep will spare it
+            BlobId? stored = null, live = null;
+            foreach (var p in contents.CopiesOf(id))
+            {
+                if (!contents.StoredPacks.ContainsKey(p)) continue;
+                stored ??= p;
+                if (!alreadyCondemned.Contains(p)) { live = p; break; }
+            }
+            // Only in condemned packs: kept there (a sweep will spare that pack).
+            if ((live ?? stored) is { } kept) keeper[id] = kept;
         }
         result.BlobsUsed = keeper.Count;
 
@@ -124,18 +134,21 @@ public sealed class Pruner(Repository.Repository repo)
     private async Task RepackAsync(List<BlobId> packs, RepositoryContents contents, Dictionary<BlobId, BlobId> keeper, PruneResult result, CancellationToken ct)
     {
         await using var writer = new BlobWriter(repo);
+        // One buffer for every pack read: packs are tens of MiB, and a fresh array for each is pure large-object churn.
+        var buffer = GC.AllocateUninitializedArray<byte>((int)packs.Max(p => contents.StoredPacks[p]));
         int done = 0;
         foreach (var pack in packs)
         {
             Report($"repacking {++done} of {packs.Count} packs");
             var name = Layout.Pack(pack);
-            var data = await repo.Backend.GetAsync(name, ct: ct).ConfigureAwait(false);
-            if (new BlobId(SHA256.HashData(data)) != pack)
+            var data = buffer.AsMemory(0, (int)contents.StoredPacks[pack]);
+            await repo.Backend.ReadAsync(name, 0, data, ct).ConfigureAwait(false);
+            if (new BlobId(SHA256.HashData(data.Span)) != pack)
                 throw new CorruptDataException($"{name} is damaged (content does not match its name): not repacking it; run 'strata check --read-data'");
             foreach (var e in contents.IndexedPacks[pack])
             {
                 if (!keeper.TryGetValue(e.Id, out var k) || k != pack) continue;
-                var sealedBlob = data.AsMemory((int)e.Offset, (int)e.Length);
+                var sealedBlob = data.Slice((int)e.Offset, (int)e.Length);
                 VerifyBlob(e, sealedBlob.Span, name);
                 writer.StoreSealed(e.Type, e.Id, sealedBlob.Span, e.RawLength);
                 result.BlobsRepacked++;
@@ -196,11 +209,13 @@ public sealed class Pruner(Repository.Repository repo)
         var contents = await RepositoryContents.ReadAsync(repo, ct).ConfigureAwait(false);
         await repo.LoadIndexAsync(ct).ConfigureAwait(false);
         var snapshots = await repo.ListSnapshotsAsync(ct).ConfigureAwait(false);
-        var used = await ReferenceCollector.CollectAsync(repo, snapshots, n => Report($"re-reading used data: {n} trees read"), ct).ConfigureAwait(false);
+        // Snapshots are immutable: the same set references the same blobs, so the mark's result stands.
+        var used = _markedUsed is not null && _markedSnapshots!.SetEquals(snapshots.Select(s => s.Id))
+            ? _markedUsed
+            : await ReferenceCollector.CollectAsync(repo, snapshots, n => Report($"re-reading used data: {n} trees read"), ct).ConfigureAwait(false);
         var condemnedAll = records.SelectMany(r => r.Packs).ToHashSet();
         var deleting = ready.SelectMany(r => r.Packs).ToHashSet();
-        bool HasLiveCopy(BlobId blob) =>
-            contents.Copies.TryGetValue(blob, out var packs) && packs.Any(p => !condemnedAll.Contains(p) && contents.StoredPacks.ContainsKey(p));
+        bool HasLiveCopy(BlobId blob) => contents.CopiesOf(blob).Any(p => !condemnedAll.Contains(p) && contents.StoredPacks.ContainsKey(p));
         foreach (var pack in deleting.ToList())
         {
             if (contents.IndexedPacks.TryGetValue(pack, out var entries) && entries.Any(e => used.Contains(e.Id) && !HasLiveCopy(e.Id)))

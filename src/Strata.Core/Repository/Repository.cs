@@ -347,7 +347,7 @@ public sealed class Repository : IDisposable
 public sealed record RepositoryInitOptions
 {
     public ChunkerParameters Chunker { get; init; } = ChunkerParameters.Default;
-    public int CompressionLevel { get; init; } = 3;
+    public int CompressionLevel { get; init; } = 1;
     public int PackSize { get; init; } = 16 << 20;
     public long KdfOpsLimit { get; init; } = KeySlot.DefaultOpsLimit;
     public long KdfMemLimit { get; init; } = KeySlot.DefaultMemLimit;

@@ -14,8 +14,18 @@ public sealed class RepositoryContents
     public Dictionary<BlobId, long> StoredPacks { get; } = new();
     /// <summary>Each indexed pack's entries (from the first index file that names it).</summary>
     public Dictionary<BlobId, List<PackEntry>> IndexedPacks { get; } = new();
-    /// <summary>Every pack that holds a copy of each blob.</summary>
-    public Dictionary<BlobId, List<BlobId>> Copies { get; } = new();
+    /// <summary>The first pack found holding each blob; <see cref="ExtraCopies"/> has the others (rare: concurrent writers, repacks).</summary>
+    private Dictionary<BlobId, BlobId> FirstCopy { get; } = new();
+    private Dictionary<BlobId, List<BlobId>> ExtraCopies { get; } = new();
+
+    /// <summary>Every pack that holds a copy of <paramref name="blob"/>, first found first.</summary>
+    public IEnumerable<BlobId> CopiesOf(BlobId blob)
+    {
+        if (!FirstCopy.TryGetValue(blob, out var first)) yield break;
+        yield return first;
+        if (ExtraCopies.TryGetValue(blob, out var more))
+            foreach (var pack in more) yield return pack;
+    }
 
     public static async Task<RepositoryContents> ReadAsync(Repository repo, CancellationToken ct = default)
     {
@@ -33,8 +43,9 @@ public sealed class RepositoryContents
                 if (!contents.IndexedPacks.TryAdd(pack, entries)) continue;
                 foreach (var e in entries)
                 {
-                    if (!contents.Copies.TryGetValue(e.Id, out var packs)) contents.Copies[e.Id] = packs = new List<BlobId>(1);
-                    packs.Add(pack);
+                    if (contents.FirstCopy.TryAdd(e.Id, pack)) continue;
+                    if (!contents.ExtraCopies.TryGetValue(e.Id, out var more)) contents.ExtraCopies[e.Id] = more = new List<BlobId>(1);
+                    more.Add(pack);
                 }
             }
         }

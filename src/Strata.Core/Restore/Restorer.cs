@@ -48,6 +48,7 @@ public sealed class Restorer
     public async Task<RestoreResult> RunAsync(CancellationToken ct = default)
     {
         var clock = Stopwatch.StartNew();
+        Images.ImageSnapshots.RefuseImage(_snapshot, "strata image restore");
         var target = Path.GetFullPath(_options.Target).TrimEnd('/');
         if (target.Length == 0) target = "/";
         try { Directory.CreateDirectory(target); }

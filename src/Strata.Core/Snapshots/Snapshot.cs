@@ -25,6 +25,16 @@ public sealed class Snapshot
     [JsonPropertyName("program_version")] public string ProgramVersion { get; set; } = "";
     [JsonPropertyName("summary"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public SnapshotSummary? Summary { get; set; }
 
+    /// <summary>What the snapshot holds: null (written as absent) for a file tree, <see cref="ImageKind"/> for a disk image (FORMAT.md §8).</summary>
+    [JsonPropertyName("kind"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Kind { get; set; }
+
+    /// <summary>For image snapshots: the image's size, block size, source and CBT metadata; <see cref="Tree"/> is then the block map.</summary>
+    [JsonPropertyName("image"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ImageInfo? Image { get; set; }
+
+    public const string ImageKind = "image";
+
+    [JsonIgnore] public bool IsImage => Kind == ImageKind;
+
     /// <summary>The storage id (SHA-256 of the stored object); set when loaded or saved.</summary>
     [JsonIgnore] public BlobId Id { get; set; }
 }

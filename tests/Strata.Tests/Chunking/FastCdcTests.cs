@@ -176,6 +176,29 @@ public class FastCdcTests
         }
     }
 
+    /// <summary>Zero runs take a shortcut (a zero test instead of the gear hash); the chunks must be the very same, whatever the gear table.</summary>
+    [Fact]
+    public void Zero_runs_are_cut_exactly_where_the_gear_hash_cuts_them()
+    {
+        var parameters = new ChunkerParameters(256, 1024, 4096);
+        var data = RandomBytes(200_000, seed: 3);
+        data.AsSpan(10_000, 50_000).Clear();      // long runs, starting anywhere
+        data.AsSpan(100_003, 4097).Clear();
+        data.AsSpan(150_000, 300).Clear();        // shorter than a chunk
+        for (int seed = 1; seed <= 40; seed++)
+        {
+            var table = Table((byte)seed);
+            var cdc = new FastCdc(parameters, table);
+            for (int offset = 0; offset < data.Length;)
+            {
+                var rest = data.AsSpan(offset);
+                int expected = ReferenceChunkLength(rest, parameters, table);
+                Assert.Equal(expected, cdc.NextChunkLength(rest, endOfInput: true));
+                offset += expected;
+            }
+        }
+    }
+
     private static int ReferenceChunkLength(ReadOnlySpan<byte> data, ChunkerParameters p, GearTable gear)
     {
         int bits = System.Numerics.BitOperations.Log2((uint)p.AverageSize);

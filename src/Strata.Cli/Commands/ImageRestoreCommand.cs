@@ -1,0 +1,65 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Strata.Cli.Output;
+using Strata.Errors;
+using Strata.Images;
+
+namespace Strata.Cli.Commands;
+
+internal static class ImageRestoreCommand
+{
+    public static Command Create()
+    {
+        var snapshot = new Argument<string>("SNAPSHOT") { Description = "Image snapshot id (prefix) or 'latest' (with --name: that disk's latest)" };
+        var target = new Option<string>("--target", "-t") { Description = "New raw file, block device, existing qcow2 file, or nbd:// address to write", Required = true };
+        var incremental = new Option<bool>("--incremental") { Description = "The target holds another state of this disk: fetch and write only blocks that differ" };
+        var cbt = new Option<string?>("--cbt") { Description = "With --incremental: qemu-bitmap:NAME, the target's dirty bitmap since its last backup (else the target is hashed)" };
+        var baseSnapshot = new Option<string?>("--base") { Description = "With --cbt on an NBD target: the snapshot the target's bitmap counts from" };
+        var name = new Option<string?>("--name") { Description = "Disk name, to resolve 'latest'" };
+        var command = new Command("restore", "Restore an image snapshot onto a disk (fully, or --incremental)") { snapshot, target, incremental, cbt, baseSnapshot, name };
+        return command.WithAction(async (ctx, ct) =>
+        {
+            using var repo = await ctx.OpenRepositoryAsync(ct);
+            var snap = await ImageSnapshots.FindAsync(repo, ctx.Parse.GetValue(snapshot)!, ctx.Parse.GetValue(name), ct);
+            var bitmap = ImageCommand.ParseCbt(ctx.Parse.GetValue(cbt));
+            bool isIncremental = ctx.Parse.GetValue(incremental);
+            if (bitmap is not null && !isIncremental) throw new UsageException("--cbt on a restore needs --incremental");
+            var restore = new ImageRestore(repo, snap, new ImageRestoreOptions
+            {
+                Target = ctx.Parse.GetValue(target)!,
+                Incremental = isIncremental,
+                TargetBitmap = bitmap,
+                Base = ctx.Parse.GetValue(baseSnapshot),
+            })
+            { OnNote = note => CommandContext.Warn($"note: {note}") };
+            ctx.Info($"restoring image snapshot {SnapshotView.Describe(snap)} to {ctx.Parse.GetValue(target)}");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            ImageRestoreResult result;
+            using (new ProgressLine(ctx.ShowProgress, () => ImageProgressView.Render(restore.Progress, clock.Elapsed, "written")))
+                result = await restore.RunAsync(ct);
+            if (ctx.Json)
+            {
+                JsonOutput.Line(new JsonObject
+                {
+                    ["message_type"] = "summary",
+                    ["snapshot_id"] = snap.Id.ToString(),
+                    ["mode"] = result.Mode,
+                    ["bytes_total"] = result.BytesTotal,
+                    ["bytes_fetched"] = result.BytesFetched,
+                    ["bytes_written"] = result.BytesWritten,
+                    ["bytes_zeroed"] = result.BytesZeroed,
+                    ["target_bytes_read"] = result.TargetBytesRead,
+                    ["total_duration"] = Math.Round(result.Duration.TotalSeconds, 3),
+                });
+            }
+            else
+            {
+                ctx.Info($"{result.Mode} restore of {Terminal.Bytes(result.BytesTotal)}: fetched {Terminal.Bytes(result.BytesFetched)} from the repository, " +
+                    $"wrote {Terminal.Bytes(result.BytesWritten)}, zeroed {Terminal.Bytes(result.BytesZeroed)}" +
+                    (result.TargetBytesRead > 0 ? $", read {Terminal.Bytes(result.TargetBytesRead)} of the target to compare" : "") +
+                    $" in {Terminal.Duration(result.Duration)}");
+            }
+            return ExitCodes.Ok;
+        });
+    }
+}

@@ -1,0 +1,136 @@
+using Microsoft.Win32.SafeHandles;
+using Strata.Errors;
+using Strata.Platform;
+
+namespace Strata.Images;
+
+/// <summary>A raw disk image in a regular file, or a block device.</summary>
+public sealed class FileBlockDevice : IBlockDevice
+{
+    private static readonly byte[] Zeros = new byte[1 << 20];
+    private readonly SafeFileHandle _handle;
+    private readonly bool _isRegularFile;
+
+    private FileBlockDevice(string path, SafeFileHandle handle, bool regular, long size)
+    {
+        Description = path;
+        _handle = handle;
+        _isRegularFile = regular;
+        Size = size;
+    }
+
+    public string Description { get; }
+    public long Size { get; private set; }
+    public bool IsRegularFile => _isRegularFile;
+    public int ReadConcurrency => 2;
+
+    /// <summary>Sets a regular file's length (a restored raw image file ends where the image does).</summary>
+    public void SetLength(long size)
+    {
+        try { RandomAccess.SetLength(_handle, size); }
+        catch (IOException e) { throw Failure(e); }
+        Size = size;
+    }
+
+    public static FileBlockDevice Open(string path, bool writable)
+    {
+        try
+        {
+            var handle = File.OpenHandle(path, FileMode.Open, writable ? FileAccess.ReadWrite : FileAccess.Read, FileShare.ReadWrite);
+            var status = Posix.FStat(handle);
+            bool regular = status.Kind == FileKind.Regular;
+            if (!regular && status.Kind != FileKind.BlockDevice)
+            {
+                handle.Dispose();
+                throw new UsageException($"{path} is neither a regular file nor a block device");
+            }
+            return new FileBlockDevice(path, handle, regular, regular ? status.Size : Posix.SizeOf(handle));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"cannot open {path}: {IoErrorText.Describe(e)}");
+        }
+    }
+
+    /// <summary>Creates a new sparse file of <paramref name="size"/> bytes (all holes); refuses to replace an existing one.</summary>
+    public static FileBlockDevice Create(string path, long size)
+    {
+        try
+        {
+            var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+            RandomAccess.SetLength(handle, size);
+            return new FileBlockDevice(path, handle, regular: true, size);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"cannot create {path}: {IoErrorText.Describe(e)}");
+        }
+    }
+
+    public Task<List<ImageExtent>> DataExtentsAsync(CancellationToken ct)
+    {
+        var extents = new List<ImageExtent>();
+        if (!_isRegularFile)
+        {
+            if (Size > 0) extents.Add(new ImageExtent(0, Size));
+            return Task.FromResult(extents);
+        }
+        long offset = 0;
+        while (offset < Size)
+        {
+            ct.ThrowIfCancellationRequested();
+            long data = Posix.SeekData(_handle, offset);
+            if (data < 0 || data >= Size) break;
+            long hole = Math.Min(Size, Posix.SeekHole(_handle, data));
+            extents.Add(new ImageExtent(data, hole - data));
+            offset = hole;
+        }
+        return Task.FromResult(extents);
+    }
+
+    public async Task ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
+    {
+        int done = 0;
+        while (done < buffer.Length)
+        {
+            int n;
+            try { n = await RandomAccess.ReadAsync(_handle, buffer[done..], offset + done, ct).ConfigureAwait(false); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw Failure(e); }
+            if (n == 0) throw new StrataException($"{Description} ended at {offset + done} bytes while reading (it shrank during the backup?)");
+            done += n;
+        }
+    }
+
+    public async Task WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        try { await RandomAccess.WriteAsync(_handle, data, offset, ct).ConfigureAwait(false); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw Failure(e); }
+    }
+
+    public async Task ZeroAsync(long offset, long length, CancellationToken ct)
+    {
+        if (_isRegularFile && Posix.TryPunchHole(_handle, offset, length)) return;
+        while (length > 0)
+        {
+            int n = (int)Math.Min(length, Zeros.Length);
+            await WriteAsync(offset, Zeros.AsMemory(0, n), ct).ConfigureAwait(false);
+            offset += n;
+            length -= n;
+        }
+    }
+
+    public Task FlushAsync(CancellationToken ct)
+    {
+        try { Posix.Fsync(_handle); }
+        catch (IOException e) { throw Failure(e); }
+        return Task.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _handle.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private StrataException Failure(Exception e) => new($"{Description}: {IoErrorText.Describe(e)}", ExitCodes.Fatal, e);
+}
