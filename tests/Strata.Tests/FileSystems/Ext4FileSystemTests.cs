@@ -160,4 +160,41 @@ public sealed class Ext4FileSystemTests
         Assert.Equal(expected.Order(StringComparer.Ordinal), walked.Order(StringComparer.Ordinal));
         Assert.True(walked.IndexOf("/docs") < walked.IndexOf("/docs/a") && walked.IndexOf("/docs/a") < walked.IndexOf("/docs/a/b/c/deep.txt"));
     }
+
+    [Fact]
+    public async Task Posix_acls_come_back_in_the_format_setxattr_takes()
+    {
+        using var folder = new Strata.Tests.TestSupport.TempFolder("acl");
+        string source = folder.Combine("source");
+        Directory.CreateDirectory(source);
+        string file = Path.Combine(source, "shared.txt");
+        File.WriteAllText(file, "shared\n");
+        // user::rw-, user:1234:r--, group::r--, mask::r--, other::r-- in the generic (version 2) format.
+        byte[] acl = [2, 0, 0, 0, 1, 0, 6, 0, 255, 255, 255, 255, 2, 0, 4, 0, 0xD2, 0x04, 0, 0, 4, 0, 4, 0, 255, 255, 255, 255,
+            0x10, 0, 4, 0, 255, 255, 255, 255, 0x20, 0, 4, 0, 255, 255, 255, 255];
+        Posix.SetXattr(file, "system.posix_acl_access", acl);
+        string image = folder.Combine("fs.img");
+        ExternalTool.Run("mkfs.ext4", "-q", "-F", "-d", source, image, "16M");
+
+        using var blocks = FileBlockSource.Open(image);
+        var fs = await Ext4FileSystem.OpenAsync(blocks, default);
+        var xattrs = await fs.ReadXattrsAsync(await fs.LookupAsync("/shared.txt", default), default);
+        Assert.Equal(acl, xattrs.Single(x => x.Key == "system.posix_acl_access").Value);
+
+        if (Posix.EffectiveUid != 0) return; // only root may set system.* attributes on restore
+        var result = await new FileLevelRestore(fs, folder.Combine("target")).RestoreAsync("/shared.txt", default);
+        Assert.Empty(result.Errors);
+        Assert.Equal(acl, Posix.ListXattrs(folder.Combine("target", "shared.txt")).Single(x => x.Key == "system.posix_acl_access").Value);
+    }
+
+    [Theory]
+    [InlineData("-b", "1024", "-O", "meta_bg,^resize_inode")]
+    [InlineData("-O", "bigalloc", "-C", "16384")]
+    [InlineData("-b", "65536", "-O", "^has_journal")]
+    [InlineData("-O", "^64bit,^metadata_csum", "-E", "lazy_itable_init=1")]
+    public async Task Less_common_layouts_restore_identical(params string[] options)
+    {
+        using var image = new Ext4TestImage(withHugeFile: false, options: options);
+        await image.AssertRestoresIdenticalAsync();
+    }
 }

@@ -101,7 +101,8 @@ public sealed class Ext4FileSystem
         ulong block;
         if (!Superblock.Has(Ext4Incompat.MetaBg) || tableBlock < Superblock.FirstMetaBg)
         {
-            block = Superblock.FirstDataBlock + 1UL + tableBlock;
+            // Right after the superblock's block (block 1 with 1 KiB blocks, even when bigalloc makes the first data block 0).
+            block = (ulong)(Ext4Superblock.Offset / BlockSize) + 1UL + tableBlock;
         }
         else
         {

@@ -98,11 +98,19 @@ public sealed class Ext4Superblock
         int inodeSize = revision == 0 ? 128 : BinaryPrimitives.ReadUInt16LittleEndian(sb[0x58..]);
         int descSize = is64 ? BinaryPrimitives.ReadUInt16LittleEndian(sb[0xFE..]) : 32;
 
-        if (firstDataBlock != (blockSize == 1024 ? 1u : 0u)) throw new CorruptFileSystemException(Bad($"first data block {firstDataBlock} with {blockSize}-byte blocks"));
+        // 1 with 1 KiB blocks (the superblock is block 1), else 0; bigalloc makes it 0 for 1 KiB blocks too.
+        if (firstDataBlock > (blockSize == 1024 ? 1u : 0u)) throw new CorruptFileSystemException(Bad($"first data block {firstDataBlock} with {blockSize}-byte blocks"));
+        uint blocksPerCluster = 1;
+        if ((roCompat & Ext4RoCompat.BigAlloc) != 0)
+        {
+            uint logCluster = BinaryPrimitives.ReadUInt32LittleEndian(sb[0x1C..]);
+            if (logCluster < logBlock || logCluster - logBlock > 16) throw new CorruptFileSystemException(Bad($"cluster size 2^{10 + (long)logCluster} with {blockSize}-byte blocks"));
+            blocksPerCluster = 1u << (int)(logCluster - logBlock);
+        }
         if (blocksCount <= firstDataBlock) throw new CorruptFileSystemException(Bad($"{blocksCount} blocks"));
         if (blocksCount > (ulong)(volumeLength / blockSize))
             throw new CorruptFileSystemException($"{where}: the ext4 file system has {blocksCount} blocks of {blockSize} bytes ({blocksCount * (ulong)blockSize} bytes) but its volume holds only {volumeLength} bytes; truncated image?");
-        if (blocksPerGroup == 0 || blocksPerGroup > 8u * blockSize) throw new CorruptFileSystemException(Bad($"{blocksPerGroup} blocks per group"));
+        if (blocksPerGroup == 0 || blocksPerGroup > 8UL * (ulong)blockSize * blocksPerCluster) throw new CorruptFileSystemException(Bad($"{blocksPerGroup} blocks per group"));
         if (inodesPerGroup == 0 || inodesPerGroup > 8u * blockSize) throw new CorruptFileSystemException(Bad($"{inodesPerGroup} inodes per group"));
         if (inodeSize < 128 || inodeSize > blockSize || (inodeSize & (inodeSize - 1)) != 0) throw new CorruptFileSystemException(Bad($"inode size {inodeSize}"));
         if (is64 && (descSize < 64 || descSize > 1024 || (descSize & (descSize - 1)) != 0)) throw new CorruptFileSystemException(Bad($"group descriptor size {descSize}"));

@@ -55,7 +55,7 @@ internal static class Ext4Xattrs
             uint valueInode = BinaryPrimitives.ReadUInt32LittleEndian(e[4..]);
             uint valueSize = BinaryPrimitives.ReadUInt32LittleEndian(e[8..]);
             int entrySize = (16 + nameLength + 3) & ~3;
-            if (nameLength == 0 || offset + entrySize > area.Length)
+            if (offset + entrySize > area.Length) // POSIX ACLs have empty names: the index alone names them
                 throw new CorruptFileSystemException($"{where}: extended attribute entry at byte {offset} has a name of {nameLength} bytes that does not fit");
             if (valueSize > MaxValueSize)
                 throw new CorruptFileSystemException($"{where}: extended attribute value of {valueSize} bytes (at most {MaxValueSize} exist)");
