@@ -25,7 +25,9 @@ public sealed class FileLevelRestore
     private readonly Ext4FileSystem _fs;
     private readonly string _target;
     private readonly bool _isRoot = Posix.EffectiveUid == 0;
+    private const int MaxErrorsListed = 1000;
     private readonly List<string> _errors = new();
+    private long _errorsNotListed;
     private readonly List<string> _warnings = new();
     private readonly Dictionary<uint, string> _firstLinks = new();
     private readonly HashSet<uint> _directoriesSeen = new();
@@ -84,6 +86,8 @@ public sealed class FileLevelRestore
                 await RestoreEntryAsync(inode, destination, imagePath, ct).ConfigureAwait(false);
             }
         }
+        if (_errorsNotListed > 0) _errors.Add($"… and {_errorsNotListed} more errors");
+        if (_warnings.Count > MaxErrorsListed) _warnings.RemoveRange(MaxErrorsListed, _warnings.Count - MaxErrorsListed);
         return new FileLevelRestoreResult(_files, _directories, _symlinks, _specials, _bytes, _errors, _warnings, clock.Elapsed);
     }
 
@@ -118,10 +122,10 @@ public sealed class FileLevelRestore
             string targetPath = frame.TargetPath + "/" + entry.Name;
             Ext4Inode inode;
             try { inode = await _fs.ReadInodeAsync(entry.Inode, ct).ConfigureAwait(false); }
-            catch (StrataException e) { _errors.Add($"{imagePath}: {e.Message}"); continue; }
+            catch (StrataException e) { AddError($"{imagePath}: {e.Message}"); continue; }
             if (inode.Kind == FileKind.Directory)
             {
-                if (stack.Count >= MaxDepth) { _errors.Add($"{imagePath}: directories nested deeper than {MaxDepth} levels, skipped"); continue; }
+                if (stack.Count >= MaxDepth) { AddError($"{imagePath}: directories nested deeper than {MaxDepth} levels, skipped"); continue; }
                 if (!await GuardAsync(imagePath, () => { Posix.MkDirNew(targetPath); return Task.CompletedTask; }).ConfigureAwait(false)) continue;
                 var child = await OpenDirectoryAsync(inode, targetPath, imagePath, true, ct).ConfigureAwait(false);
                 if (child is not null) stack.Push(child);
@@ -139,7 +143,7 @@ public sealed class FileLevelRestore
         string shown = imagePath.Length == 0 ? "/" : imagePath;
         if (!_directoriesSeen.Add(inode.Number))
         {
-            _errors.Add($"{shown}: directory inode {inode.Number} is linked from a second place (a damaged file system), skipped");
+            AddError($"{shown}: directory inode {inode.Number} is linked from a second place (a damaged file system), skipped");
             return null;
         }
         var entries = new List<Ext4DirectoryEntry>();
@@ -148,14 +152,14 @@ public sealed class FileLevelRestore
         {
             await foreach (var e in _fs.ReadDirectoryAsync(inode, ct).ConfigureAwait(false))
             {
-                if (!SafeName.IsSafe(e.Name)) { _errors.Add($"{shown}: unsafe name {e.Name.Replace("\0", "\\0")}, skipped"); continue; }
-                if (!names.Add(e.Name)) { _errors.Add($"{shown}/{e.Name}: a second entry with this name, skipped"); continue; }
+                if (!SafeName.IsSafe(e.Name)) { AddError($"{shown}: unsafe name {e.Name.Replace("\0", "\\0")}, skipped"); continue; }
+                if (!names.Add(e.Name)) { AddError($"{shown}/{e.Name}: a second entry with this name, skipped"); continue; }
                 entries.Add(e);
             }
         }
         catch (StrataException e)
         {
-            _errors.Add($"{shown}: {e.Message}");
+            AddError($"{shown}: {e.Message}");
         }
         _directories++;
         return new Frame(inode, targetPath, imagePath, entries, applyMetadata);
@@ -205,7 +209,7 @@ public sealed class FileLevelRestore
         }
         catch (Exception e) when (e is StrataException or IOException or UnauthorizedAccessException)
         {
-            _errors.Add($"{imagePath}: {e.Message}");
+            AddError($"{imagePath}: {e.Message}");
         }
     }
 
@@ -274,6 +278,13 @@ public sealed class FileLevelRestore
         Posix.MkDirNew(path);
     }
 
+    /// <summary>Records an error; past the first thousand only counts them, so a hostile image cannot fill memory with messages.</summary>
+    private void AddError(string message)
+    {
+        if (_errors.Count < MaxErrorsListed) _errors.Add(message);
+        else _errorsNotListed++;
+    }
+
     private async Task<bool> GuardAsync(string imagePath, Func<Task> action)
     {
         try
@@ -283,7 +294,7 @@ public sealed class FileLevelRestore
         }
         catch (Exception e) when (e is StrataException or IOException or UnauthorizedAccessException)
         {
-            _errors.Add($"{(imagePath.Length == 0 ? "/" : imagePath)}: {e.Message}");
+            AddError($"{(imagePath.Length == 0 ? "/" : imagePath)}: {e.Message}");
             return false;
         }
     }

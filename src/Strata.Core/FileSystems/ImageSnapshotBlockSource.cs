@@ -1,3 +1,4 @@
+using System.Buffers;
 using Strata.Errors;
 using Strata.Images;
 using Strata.Snapshots;
@@ -8,7 +9,8 @@ namespace Strata.FileSystems;
 /// An image snapshot read at random offsets straight from the repository: each read fetches only
 /// the blocks of the block map it touches (several at once), zero blocks cost nothing, and a small
 /// LRU cache of decoded blocks keeps the file system's metadata reads (superblock, inode tables,
-/// directories, extent nodes, which sit in few blocks) from fetching the same blob again and again.
+/// directories, extent nodes: small reads inside a block) from fetching the same blob again and
+/// again, while whole blocks of bulk reads go straight into the caller's buffer.
 /// Memory is bounded by the cache (<see cref="CacheBytes"/>) plus the blocks in flight.
 /// </summary>
 public sealed class ImageSnapshotBlockSource : IBlockSource
@@ -73,8 +75,26 @@ public sealed class ImageSnapshotBlockSource : IBlockSource
             destination.Span.Clear();
             return;
         }
+        if (from == blockStart && to == blockStart + _map.LengthOf(block) && !IsCached(block))
+        {
+            // A whole block of a bulk read (file contents): decrypted straight into the caller's
+            // buffer and not cached, so streaming a large file allocates nothing per block.
+            var location = _repo.Locate(id);
+            if (location.RawLength != destination.Length)
+                throw new CorruptDataException($"{Description}: block {block} (blob {id.ToShortString()}) holds {location.RawLength} bytes where {destination.Length} were expected");
+            var sealedBuffer = ArrayPool<byte>.Shared.Rent((int)location.Length);
+            try { await _repo.ReadBlobAsync(id, sealedBuffer, destination, ct).ConfigureAwait(false); }
+            finally { ArrayPool<byte>.Shared.Return(sealedBuffer); }
+            Interlocked.Add(ref _bytesFetched, destination.Length);
+            return;
+        }
         var data = await BlockAsync(block, ct).ConfigureAwait(false);
         data.AsSpan((int)(from - blockStart), (int)(to - from)).CopyTo(destination.Span);
+    }
+
+    private bool IsCached(int block)
+    {
+        lock (_cache) return _cache.ContainsKey(block);
     }
 
     private async ValueTask<byte[]> BlockAsync(int block, CancellationToken ct)

@@ -25,6 +25,8 @@ public sealed class Ext4FileSystem
     private const int MaxSymlinkLength = 4096;
     private const int ContentChunk = 1 << 20;
     private const int MaxCachedDescriptors = 1 << 16;
+    /// <summary>Tens of millions of entries; a larger size is damage, and would make a listing run for hours.</summary>
+    private const long MaxDirectoryBytes = 4L << 30;
 
     private readonly IBlockSource _volume;
     private readonly ConcurrentDictionary<uint, Ext4GroupDescriptor> _descriptors = new();
@@ -178,6 +180,8 @@ public sealed class Ext4FileSystem
         }
 
         long size = directory.Size;
+        if (size > MaxDirectoryBytes)
+            throw new CorruptFileSystemException($"{Description}: directory inode {directory.Number} claims {size} bytes; directories stay far below {MaxDirectoryBytes >> 30} GiB");
         if (size % BlockSize != 0)
             throw new CorruptFileSystemException($"{Description}: directory inode {directory.Number} has size {size}, not a multiple of the {BlockSize}-byte block");
         ulong blocks = (ulong)size / (ulong)BlockSize;
