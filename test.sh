@@ -17,6 +17,19 @@ if (( ${#missing[@]} > 0 )); then
     || { echo "could not install ${missing[*]}"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
+# --- S3 test server: s3rver from npm into .tools/ (ignored), made atomic like S3 (tests/tools) ---
+s3rver=.tools/s3rver/node_modules/s3rver
+if [[ ! -f $s3rver/bin/s3rver.js ]]; then
+  if ! command -v npm >/dev/null; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm) >/dev/null 2>&1
+  fi
+  (mkdir -p .tools/s3rver && cd .tools/s3rver && { [[ -f package.json ]] || npm init -y >/dev/null; } \
+    && npm install --no-audit --no-fund s3rver@3.7.1 >/dev/null 2>&1) \
+    || { echo "could not install s3rver"; echo "0 passed, 1 failed"; exit 1; }
+fi
+python3 tests/tools/patch-s3rver.py $s3rver/lib/stores/filesystem.js \
+  || { echo "could not patch s3rver"; echo "0 passed, 1 failed"; exit 1; }
+
 passed=0 failed=0 skipped=0
 
 # --- build and unit/integration tests --------------------------------------------------------

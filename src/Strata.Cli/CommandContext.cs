@@ -19,14 +19,28 @@ public sealed class CommandContext(ParseResult parse)
 
     public string ReadPassword(bool confirm = false) => PasswordSource.Read(Parse.GetValue(GlobalOptions.PasswordFile), confirm);
 
-    public async Task<Repository.Repository> OpenRepositoryAsync(CancellationToken ct)
+    /// <summary>--limit-upload, --limit-download and --no-cache, for every repository this command opens.</summary>
+    public StorageOptions StorageOptions => new()
     {
-        var backend = StorageLocation.Open(RepositoryLocation);
+        LimitUploadKib = Positive(Parse.GetValue(GlobalOptions.LimitUpload), "--limit-upload"),
+        LimitDownloadKib = Positive(Parse.GetValue(GlobalOptions.LimitDownload), "--limit-download"),
+        UseCache = !Parse.GetValue(GlobalOptions.NoCache),
+    };
+
+    private static long? Positive(long? value, string option) =>
+        value is < 0 ? throw new UsageException($"{option} must be a positive number of KiB/s (0 = unlimited), not {value}") : value;
+
+    public Task<Repository.Repository> OpenRepositoryAsync(CancellationToken ct) => OpenRepositoryAsync(RepositoryLocation, () => ReadPassword(), ct);
+
+    /// <summary>Opens the repository at <paramref name="location"/> with this command's storage options; the password is asked for only if a repository is there.</summary>
+    public async Task<Repository.Repository> OpenRepositoryAsync(string location, Func<string> password, CancellationToken ct, StorageOptions? storage = null)
+    {
+        var backend = StorageLocation.Open(location, storage ?? StorageOptions);
         try
         {
             if (!await backend.ExistsAsync(Repository.Layout.Config, ct).ConfigureAwait(false))
                 throw new RepositoryNotFoundException(backend.Location);
-            return await Repository.Repository.OpenAsync(backend, ReadPassword(), ct).ConfigureAwait(false);
+            return await Repository.Repository.OpenAsync(backend, password(), ct).ConfigureAwait(false);
         }
         catch
         {

@@ -29,8 +29,29 @@ public static class GlobalOptions
         Recursive = true,
     };
 
+    public static readonly Option<long?> LimitUpload = new("--limit-upload")
+    {
+        Description = "Limit uploads to the repository to this many KiB/s",
+        Recursive = true,
+    };
+
+    public static readonly Option<long?> LimitDownload = new("--limit-download")
+    {
+        Description = "Limit downloads from the repository to this many KiB/s",
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> NoCache = new("--no-cache")
+    {
+        Description = "Do not use the local cache of index files and snapshots of remote repositories",
+        Recursive = true,
+    };
+
     public static void AddTo(RootCommand root)
     {
+        root.Options.Add(LimitUpload);
+        root.Options.Add(LimitDownload);
+        root.Options.Add(NoCache);
         root.Options.Add(Repository);
         root.Options.Add(PasswordFile);
         root.Options.Add(Json);

@@ -22,6 +22,8 @@ root.Subcommands.Add(ImageCommand.Create());
 root.Subcommands.Add(KeyCommand.Create());
 root.Subcommands.Add(ForgetCommand.Create());
 root.Subcommands.Add(PolicyCommand.Create());
+root.Subcommands.Add(CopyCommand.Create());
+root.Subcommands.Add(ReplicateCommand.Create());
 root.Subcommands.Add(BenchmarkCommand.Create());
 root.Subcommands.Add(VersionCommand.Create());
 

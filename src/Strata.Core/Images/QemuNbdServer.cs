@@ -30,7 +30,10 @@ public sealed class QemuNbdServer : IAsyncDisposable
     public NbdAddress Address { get; }
 
     // fd 3 keeps the pipe: a background job's own stdin is /dev/null in a non-interactive shell.
-    private const string GuardScript = "exec 3<&0; qemu-nbd \"$@\" </dev/null & q=$!; (read -r _ <&3; kill -TERM $q 2>/dev/null) & wait $q";
+    // A second watcher polls Strata's pid: the pipe alone proved unreliable when Strata was killed right
+    // after the start (a moment when another process could still hold the pipe's write end).
+    private const string GuardScript = "exec 3<&0; qemu-nbd \"$@\" </dev/null & q=$!; (read -r _ <&3; kill -TERM $q 2>/dev/null) & " +
+        "(while kill -0 \"$STRATA_PARENT_PID\" 2>/dev/null; do sleep 0.2; done; kill -TERM $q 2>/dev/null) & wait $q";
 
     /// <summary>Connections Strata opens to its own qemu-nbd (--shared): reads on separate connections overlap.</summary>
     public const int Connections = 4;
@@ -49,7 +52,9 @@ public sealed class QemuNbdServer : IAsyncDisposable
             throw new Errors.UsageException($"qemu-nbd is not installed (Debian package {QemuTool.Package}); it is needed for qcow2 images and qemu dirty bitmaps");
         // A guard shell holds our stdin pipe: when Strata exits or is killed, even before connecting,
         // the pipe closes and the guard stops qemu-nbd, so no qemu-nbd is left holding the image's lock.
-        var process = QemuTool.Start(QemuTool.StartInfo("/bin/sh", ["-c", GuardScript, "qemu-nbd-guard", .. args]));
+        var start = QemuTool.StartInfo("/bin/sh", ["-c", GuardScript, "qemu-nbd-guard", .. args]);
+        start.Environment["STRATA_PARENT_PID"] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var process = QemuTool.Start(start);
         _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         var server = new QemuNbdServer(process, directory, socket, stderr);

@@ -35,7 +35,11 @@ public sealed class SnapshotRepairer(Repository.Repository repo)
             foreach (var snapshot in snapshots)
             {
                 OnProgress?.Invoke($"examining snapshot {snapshot.Id.ToShortString()}");
-                var (root, lost) = await RepairTreeAsync(snapshot.Tree, ct).ConfigureAwait(false);
+                if (snapshot.Kind is not null && !snapshot.IsImage)
+                    throw new CorruptDataException($"snapshot {snapshot.Id.ToShortString()} is of a kind this Strata does not know ('{snapshot.Kind}')");
+                var (root, lost) = snapshot.IsImage
+                    ? await RepairImageAsync(snapshot, ct).ConfigureAwait(false)
+                    : await RepairTreeAsync(snapshot.Tree, ct).ConfigureAwait(false);
                 if (lost.Count == 0) continue;
                 repairs.Add(new SnapshotRepair(snapshot, root, lost));
             }
@@ -50,13 +54,82 @@ public sealed class SnapshotRepairer(Repository.Repository repo)
             {
                 Time = old.Time, Tree = repair.NewTree, Paths = old.Paths, Hostname = old.Hostname, Username = old.Username,
                 Uid = old.Uid, Gid = old.Gid, Excludes = old.Excludes, Parent = old.Parent, ProgramVersion = StrataVersion.Text,
-                Summary = old.Summary, Original = old.Id,
+                Summary = old.Summary, Original = old.Id, Kind = old.Kind, Image = RepairedImageInfo(old.Image),
                 Tags = [.. old.Tags ?? [], .. (old.Tags?.Contains("repaired") == true ? Array.Empty<string>() : ["repaired"])],
             };
             repair.NewSnapshot = await repo.SaveSnapshotAsync(fixedSnapshot, ct).ConfigureAwait(false);
             if (ForgetOriginals) await repo.DeleteSnapshotAsync(old.Id, ct).ConfigureAwait(false);
         }
         return repairs;
+    }
+
+    /// <summary>
+    /// An image snapshot keeps every block that is still stored; lost blocks (or whole lost segments
+    /// of the block map) read as zeros in the repaired snapshot, and each lost byte range is reported.
+    /// </summary>
+    private async Task<(BlobId Id, List<string> Lost)> RepairImageAsync(Snapshot snapshot, CancellationToken ct)
+    {
+        var info = snapshot.Image ?? throw new CorruptDataException($"image snapshot {snapshot.Id.ToShortString()} has no image description");
+        var lost = new List<string>();
+        var map = new Images.BlockMap(info.Size, info.BlockSize);
+        Images.BlockMapFormat.Root? root = null;
+        if (IsAvailable(snapshot.Tree))
+        {
+            try { root = await Images.BlockMapStore.LoadRootAsync(repo, snapshot.Tree, ct).ConfigureAwait(false); }
+            catch (StrataException) { root = null; }
+        }
+        if (root is null)
+        {
+            lost.Add($"the whole image ({info.Size} bytes): its block map is lost");
+        }
+        else
+        {
+            int perSegment = Images.BlockMapFormat.BlocksPerSegment;
+            for (int s = 0; s < root.Value.Segments.Length; s++)
+            {
+                int first = s * perSegment, count = Math.Min(perSegment, map.BlockCount - first);
+                var segment = root.Value.Segments[s];
+                bool read = false;
+                if (IsAvailable(segment))
+                {
+                    try
+                    {
+                        Images.BlockMapFormat.DecodeSegment(await repo.ReadBlobAsync(segment, ct).ConfigureAwait(false), map.Blocks.AsSpan(first, count), $"block-map segment {segment.ToShortString()}");
+                        read = true;
+                    }
+                    catch (StrataException) { }
+                }
+                if (!read)
+                {
+                    map.Blocks.AsSpan(first, count).Clear();
+                    lost.Add(LostRange(first, count, info.BlockSize, "block-map segment lost"));
+                    continue;
+                }
+                for (int b = first; b < first + count; b++)
+                {
+                    if (map.Blocks[b].IsZero || IsAvailable(map.Blocks[b])) continue;
+                    map.Blocks[b] = default;
+                    lost.Add(LostRange(b, 1, info.BlockSize, "block lost"));
+                }
+            }
+        }
+        if (lost.Count == 0) return (snapshot.Tree, lost);
+        return (Images.BlockMapStore.Save(_writer!, map), lost);
+    }
+
+    private static string LostRange(long firstBlock, long blocks, int blockSize, string why) =>
+        $"bytes {firstBlock * blockSize}-{(firstBlock + blocks) * blockSize - 1} ({why}; now zeros)";
+
+    /// <summary>The repaired image no longer differs from its parent only where the change list says: that list is dropped.</summary>
+    private static ImageInfo? RepairedImageInfo(ImageInfo? info)
+    {
+        if (info is null) return null;
+        return new ImageInfo
+        {
+            Name = info.Name, Source = info.Source, SourceKind = info.SourceKind, Size = info.Size, BlockSize = info.BlockSize,
+            Cbt = info.Cbt, FullRead = info.FullRead, BytesRead = info.BytesRead, BytesChanged = info.BytesChanged,
+            DataAdded = info.DataAdded, BackupStart = info.BackupStart, BackupEnd = info.BackupEnd,
+        };
     }
 
     private bool IsAvailable(BlobId id) => repo.Index.TryGet(id, out var location) && _storedPacks.Contains(repo.Index.PackOf(location));

@@ -17,7 +17,6 @@ public sealed class BlobWriter : IAsyncDisposable
 {
     private const int MaxEntriesPerPack = 50_000;
     private const int MaxUploadsInFlight = 4;
-    private const int IndexEveryPacks = 64;
     private const int SmallBlobLimit = 64 << 10;
 
     private readonly Repository _repo;
@@ -38,6 +37,12 @@ public sealed class BlobWriter : IAsyncDisposable
         _repo = repo;
         _sealBuffers = new BufferPool(Envelope.MaxSealedLength(repo.Config.Chunker.MaxSize), maxKept: Environment.ProcessorCount * 2);
     }
+
+    /// <summary>
+    /// How many stored packs an index file waits for. Fewer means more (smaller) index files, but a
+    /// session killed midway loses fewer unindexed packs: copies index every pack to be resumable.
+    /// </summary>
+    public int IndexEveryPacks { get; init; } = 64;
 
     /// <summary>Sealed bytes written into packs by this session (what the repository grew by, headers aside).</summary>
     public long BytesAdded => Interlocked.Read(ref _bytesAdded);

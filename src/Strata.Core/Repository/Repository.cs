@@ -48,6 +48,7 @@ public sealed class Repository : IDisposable
         if (await backend.ExistsAsync(Layout.Config, ct).ConfigureAwait(false))
             throw new UsageException($"a repository already exists at {backend.Location}");
         options.Chunker.Validate();
+        if (options.GearSeed is { Length: not 32 }) throw new UsageException("the chunker's gear seed must be 32 bytes");
         if (options.PackSize is < (1 << 20) or > (1 << 30)) throw new UsageException("pack size must be between 1 MiB and 1 GiB");
         if (options.CompressionLevel is < 0 or > 19) throw new UsageException("compression level must be between 0 (off) and 19");
         var key = MasterKey.Generate();
@@ -62,7 +63,7 @@ public sealed class Repository : IDisposable
                 MinSize = options.Chunker.MinSize,
                 AverageSize = options.Chunker.AverageSize,
                 MaxSize = options.Chunker.MaxSize,
-                GearSeed = RandomNumberGenerator.GetBytes(32),
+                GearSeed = options.GearSeed ?? RandomNumberGenerator.GetBytes(32),
             },
         };
         // Key slot first, config last: a repository "exists" only once its config does, and by then it can be opened.
@@ -351,6 +352,8 @@ public sealed record RepositoryInitOptions
     public int PackSize { get; init; } = 16 << 20;
     public long KdfOpsLimit { get; init; } = KeySlot.DefaultOpsLimit;
     public long KdfMemLimit { get; init; } = KeySlot.DefaultMemLimit;
+    /// <summary>The chunker's gear seed; null = random. Copied from another repository (with its parameters), blobs copied between the two map one to one.</summary>
+    public byte[]? GearSeed { get; init; }
 }
 
 /// <summary>Selects snapshots by host, path and tag (all given criteria must match).</summary>

@@ -20,7 +20,11 @@ public sealed class Snapshot
     [JsonPropertyName("tags"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<string>? Tags { get; set; }
     [JsonPropertyName("excludes"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<string>? Excludes { get; set; }
     [JsonPropertyName("parent"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public BlobId? Parent { get; set; }
-    /// <summary>Set on a snapshot written by <c>repair snapshots</c>: the damaged snapshot it replaces.</summary>
+    /// <summary>
+    /// The snapshot this one derives from: on copies (strata copy), the id of the snapshot first
+    /// backed up, kept through chains of copies; on a snapshot written by <c>repair snapshots</c>,
+    /// the damaged snapshot it replaces.
+    /// </summary>
     [JsonPropertyName("original"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public BlobId? Original { get; set; }
     [JsonPropertyName("program_version")] public string ProgramVersion { get; set; } = "";
     [JsonPropertyName("summary"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public SnapshotSummary? Summary { get; set; }

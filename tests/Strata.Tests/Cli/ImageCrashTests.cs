@@ -69,7 +69,7 @@ public sealed class ImageCrashTests : IDisposable
             await running.WaitAsync(TimeSpan.FromSeconds(30));
         }
         var wait = Stopwatch.StartNew();
-        while (QemuNbdProcessesFor(disk) > 0 && wait.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(50);
+        while (QemuNbdProcessesFor(disk) > 0 && wait.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(50);
         Assert.Equal(0, QemuNbdProcessesFor(disk));
         // The image is not locked: qemu-img can write to it.
         Qemu.AddBitmap(disk, "after");

@@ -17,7 +17,16 @@ public abstract class StorageBackendContract : IDisposable
     /// <summary>A backend that holds no objects yet. Called at most once per test.</summary>
     protected abstract IStorageBackend CreateBackend();
 
-    protected IStorageBackend Backend => _backend ??= CreateBackend();
+    private readonly object _create = new();
+
+    /// <summary>Created on first use, once even when a test's parallel tasks all ask at once (each call of CreateBackend may name a fresh namespace).</summary>
+    protected IStorageBackend Backend
+    {
+        get
+        {
+            lock (_create) return _backend ??= CreateBackend();
+        }
+    }
 
     public virtual void Dispose()
     {

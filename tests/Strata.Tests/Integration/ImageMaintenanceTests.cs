@@ -1,0 +1,80 @@
+using Strata.Tests.Cli;
+using Strata.Tests.TestSupport;
+
+namespace Strata.Tests.Integration;
+
+/// <summary>Prune and repair treat disk-image snapshots as they treat file snapshots: what they use stays, what is lost reads as zeros.</summary>
+public sealed class ImageMaintenanceTests : IDisposable
+{
+    private const int MiB = 1 << 20;
+    private readonly CliWorkspace _ws = new("image-maintenance");
+
+    public void Dispose() => _ws.Dispose();
+
+    private string WriteDisk(string name, int seed)
+    {
+        var path = _ws.PathOf(name);
+        using var f = new FileStream(path, FileMode.Create);
+        f.SetLength(16 * MiB);
+        for (int i = 0; i < 6; i++)
+        {
+            f.Position = i * 2L * MiB;
+            f.Write(TestData.RandomBytes(MiB, seed: seed * 10 + i));
+        }
+        return path;
+    }
+
+    [Fact]
+    public void Forget_prune_keeps_every_block_the_remaining_image_snapshot_uses()
+    {
+        _ws.Cli.Run("init", "--pack-size", "1").ShouldSucceed();
+        var disk = WriteDisk("disk.raw", 1);
+        _ws.Cli.Run("image", "backup", disk, "--json").ShouldSucceed();
+        var expected = File.ReadAllBytes(WriteDisk("disk.raw", 2)); // every data block changes
+        _ws.Cli.Run("image", "backup", disk, "--json").ShouldSucceed();
+        long before = (long)_ws.Cli.Run("stats", "--json").ShouldSucceed().Json["stored_bytes"]!;
+
+        var pruned = _ws.Cli.Run("forget", "--keep-last", "1", "--prune", "--json").ShouldSucceed().Summary;
+        Assert.True((int)pruned["packs_deleted"]! > 0);
+        long after = (long)_ws.Cli.Run("stats", "--json").ShouldSucceed().Json["stored_bytes"]!;
+        Assert.True(before - after >= 5 * MiB, $"stored bytes went from {before} to {after}");
+
+        _ws.Cli.Run("check", "--read-data").ShouldSucceed();
+        var target = _ws.PathOf("restored.raw");
+        _ws.Cli.Run("image", "restore", "latest", "--target", target).ShouldSucceed();
+        Assert.Equal(expected, File.ReadAllBytes(target));
+    }
+
+    [Fact]
+    public void Repair_turns_lost_blocks_into_zeros_and_keeps_the_rest_of_the_image()
+    {
+        _ws.Cli.Run("init", "--pack-size", "1").ShouldSucceed();
+        var disk = WriteDisk("disk.raw", 1);
+        var original = File.ReadAllBytes(disk);
+        _ws.Cli.Run("image", "backup", disk, "--json").ShouldSucceed();
+        // The largest pack holds data blocks (block maps are small).
+        var pack = _ws.PackNames().OrderByDescending(p => new FileInfo(_ws.PackPath(p)).Length).First();
+        File.Delete(_ws.PackPath(pack));
+        _ws.Cli.Run("check").ShouldExitWith(1);
+
+        _ws.Cli.Run("repair", "index").ShouldSucceed();
+        var repaired = _ws.Cli.Run("repair", "snapshots", "--forget", "--json").ShouldSucceed()
+            .JsonObjects.Single(o => (string?)o["message_type"] == "repaired_snapshot");
+        Assert.NotEmpty(repaired["lost_paths"]!.AsArray());
+        _ws.Cli.Run("check", "--read-data").ShouldSucceed();
+
+        var target = _ws.PathOf("restored.raw");
+        _ws.Cli.Run("image", "restore", "latest", "--target", target).ShouldSucceed();
+        var restored = File.ReadAllBytes(target);
+        Assert.Equal(original.Length, restored.Length);
+        int kept = 0, zeroed = 0;
+        for (int block = 0; block < original.Length / (64 << 10); block++)
+        {
+            var want = original.AsSpan(block * (64 << 10), 64 << 10);
+            var got = restored.AsSpan(block * (64 << 10), 64 << 10);
+            if (got.SequenceEqual(want)) kept++;
+            else { Assert.True(got.IndexOfAnyExcept((byte)0) < 0, $"block {block} is neither intact nor zeros"); zeroed++; }
+        }
+        Assert.True(zeroed > 0 && kept > zeroed, $"{kept} blocks intact, {zeroed} zeroed");
+    }
+}
