@@ -16,11 +16,20 @@ internal static class ImageRestoreCommand
         var cbt = new Option<string?>("--cbt") { Description = "With --incremental: qemu-bitmap:NAME, the target's dirty bitmap since its last backup (else the target is hashed)" };
         var baseSnapshot = new Option<string?>("--base") { Description = "With --cbt on an NBD target: the snapshot the target's bitmap counts from" };
         var name = new Option<string?>("--name") { Description = "Disk name, to resolve 'latest'" };
-        var command = new Command("restore", "Restore an image snapshot onto a disk (fully, or --incremental)") { snapshot, target, incremental, cbt, baseSnapshot, name };
+        var files = new Option<string?>("--files") { Description = "Restore only this file or directory out of the image's ext4 file system into the directory --target (as TARGET/PATH), without restoring the disk" };
+        var partition = new Option<int?>("--partition") { Description = "With --files: the partition to read, numbered as Linux does (needed only when several hold ext4)" };
+        var command = new Command("restore", "Restore an image snapshot onto a disk (fully, or --incremental), or with --files single files out of it") { snapshot, target, incremental, cbt, baseSnapshot, name, files, partition };
         return command.WithAction(async (ctx, ct) =>
         {
             using var repo = await ctx.OpenRepositoryAsync(ct);
             var snap = await ImageSnapshots.FindAsync(repo, ctx.Parse.GetValue(snapshot)!, ctx.Parse.GetValue(name), ct);
+            if (ctx.Parse.GetValue(files) is string filesPath)
+            {
+                if (ctx.Parse.GetValue(incremental) || ctx.Parse.GetValue(cbt) is not null || ctx.Parse.GetValue(baseSnapshot) is not null)
+                    throw new UsageException("--files restores files into a directory; --incremental, --cbt and --base apply to whole-disk restores");
+                return await ImageFiles.RestoreAsync(ctx, repo, snap, filesPath, ctx.Parse.GetValue(target)!, ctx.Parse.GetValue(partition), ct);
+            }
+            if (ctx.Parse.GetValue(partition) is not null) throw new UsageException("--partition applies only with --files");
             var bitmap = ImageCommand.ParseCbt(ctx.Parse.GetValue(cbt));
             bool isIncremental = ctx.Parse.GetValue(incremental);
             if (bitmap is not null && !isIncremental) throw new UsageException("--cbt on a restore needs --incremental");
