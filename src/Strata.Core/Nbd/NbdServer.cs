@@ -9,7 +9,7 @@ namespace Strata.Nbd;
 /// An NBD server for one <see cref="SnapshotExport"/> on a TCP address or a Unix socket: every
 /// accepted connection gets its own <see cref="NbdServerSession"/>, so several clients read (and,
 /// when writable, write the shared overlay) at once. Stopping closes the listener and every
-/// connection, and removes the Unix socket file.
+/// connection, and removes the Unix socket file; the export (and its overlay) belongs to the caller.
 /// </summary>
 public sealed class NbdServer : IAsyncDisposable
 {
@@ -113,6 +113,5 @@ public sealed class NbdServer : IAsyncDisposable
         {
             try { File.Delete(_socketPath); } catch (IOException) { }
         }
-        _export.Flush();
     }
 }
