@@ -16,11 +16,18 @@ internal static class ImageRestoreCommand
         var cbt = new Option<string?>("--cbt") { Description = "With --incremental: qemu-bitmap:NAME, the target's dirty bitmap since its last backup (else the target is hashed)" };
         var baseSnapshot = new Option<string?>("--base") { Description = "With --cbt on an NBD target: the snapshot the target's bitmap counts from" };
         var name = new Option<string?>("--name") { Description = "Disk name, to resolve 'latest'" };
-        var command = new Command("restore", "Restore an image snapshot onto a disk (fully, or --incremental)") { snapshot, target, incremental, cbt, baseSnapshot, name };
+        var live = new Option<bool>("--live") { Description = "Serve the new raw target over NBD at once while a background copy fills it (instant recovery); runs until Ctrl-C/SIGTERM" };
+        var serveNbd = new Option<string?>("--serve-nbd") { Description = $"With --live: HOST:PORT or unix:PATH to serve the target on (default {Strata.Nbd.NbdListenAddress.Default})" };
+        var command = new Command("restore", "Restore an image snapshot onto a disk (fully, or --incremental, or --live while serving it)") { snapshot, target, incremental, cbt, baseSnapshot, name, live, serveNbd };
         return command.WithAction(async (ctx, ct) =>
         {
+            if (ctx.Parse.GetValue(serveNbd) is not null && !ctx.Parse.GetValue(live)) throw new UsageException("--serve-nbd needs --live");
+            if (ctx.Parse.GetValue(live) && (ctx.Parse.GetValue(incremental) || ctx.Parse.GetValue(cbt) is not null))
+                throw new UsageException("--live restores into a new file: it cannot be combined with --incremental or --cbt");
             using var repo = await ctx.OpenRepositoryAsync(ct);
             var snap = await ImageSnapshots.FindAsync(repo, ctx.Parse.GetValue(snapshot)!, ctx.Parse.GetValue(name), ct);
+            if (ctx.Parse.GetValue(live))
+                return await LiveImageRestoreCommand.RunAsync(ctx, repo, snap, ctx.Parse.GetValue(target)!, ctx.Parse.GetValue(serveNbd) ?? Strata.Nbd.NbdListenAddress.Default, ct);
             var bitmap = ImageCommand.ParseCbt(ctx.Parse.GetValue(cbt));
             bool isIncremental = ctx.Parse.GetValue(incremental);
             if (bitmap is not null && !isIncremental) throw new UsageException("--cbt on a restore needs --incremental");

@@ -6,14 +6,14 @@ using Strata.Errors;
 namespace Strata.Nbd;
 
 /// <summary>
-/// An NBD server for one <see cref="SnapshotExport"/> on a TCP address or a Unix socket: every
+/// An NBD server for one <see cref="NbdExport"/> on a TCP address or a Unix socket: every
 /// accepted connection gets its own <see cref="NbdServerSession"/>, so several clients read (and,
 /// when writable, write the shared overlay) at once. Stopping closes the listener and every
 /// connection, and removes the Unix socket file; the export (and its overlay) belongs to the caller.
 /// </summary>
 public sealed class NbdServer : IAsyncDisposable
 {
-    private readonly SnapshotExport _export;
+    private readonly NbdExport _export;
     private readonly Socket _listener;
     private readonly string? _socketPath;
     private readonly ConcurrentDictionary<NbdServerSession, Task> _sessions = new();
@@ -21,7 +21,7 @@ public sealed class NbdServer : IAsyncDisposable
     private Task? _acceptLoop;
     private int _connections;
 
-    private NbdServer(SnapshotExport export, Socket listener, string? socketPath, EndPoint boundTo)
+    private NbdServer(NbdExport export, Socket listener, string? socketPath, EndPoint boundTo)
     {
         _export = export;
         _listener = listener;
@@ -37,7 +37,7 @@ public sealed class NbdServer : IAsyncDisposable
     public Action<string>? Log { get; set; }
 
     /// <summary>Binds and listens (port 0 picks a free port; see <see cref="EndPoint"/>); call <see cref="Start"/> to accept.</summary>
-    public static NbdServer Listen(SnapshotExport export, EndPoint endPoint)
+    public static NbdServer Listen(NbdExport export, EndPoint endPoint)
     {
         Socket socket;
         string? socketPath = null;

@@ -20,7 +20,7 @@ internal sealed class NbdServerSession : IAsyncDisposable
 
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
-    private readonly SnapshotExport _export;
+    private readonly NbdExport _export;
     private readonly Action<string>? _log;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly SemaphoreSlim _inFlight = new(MaxInFlight, MaxInFlight);
@@ -29,7 +29,7 @@ internal sealed class NbdServerSession : IAsyncDisposable
     private bool _baseAllocation;
     private bool _noZeroes;
 
-    public NbdServerSession(Socket socket, SnapshotExport export, Action<string>? log)
+    public NbdServerSession(Socket socket, NbdExport export, Action<string>? log)
     {
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: true);

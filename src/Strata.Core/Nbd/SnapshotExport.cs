@@ -9,7 +9,7 @@ namespace Strata.Nbd;
 /// from all connections may run at once; a block's copy-on-write (read, merge, store) runs under
 /// that block's lock so two partial writes to one block never lose each other.
 /// </summary>
-public sealed class SnapshotExport : IDisposable
+public sealed class SnapshotExport : NbdExport
 {
     private const int LockStripes = 256;
     private readonly SemaphoreSlim[] _locks = Enumerable.Range(0, LockStripes).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
@@ -22,20 +22,17 @@ public sealed class SnapshotExport : IDisposable
         _overlay = overlay;
     }
 
-    /// <summary>The export's name (the snapshot id); the empty name selects it too.</summary>
-    public string Name { get; }
+    public override string Name { get; }
     public SnapshotImageReader Reader { get; }
     public CopyOnWriteOverlay? Overlay => _overlay;
-    public long Size => Reader.Size;
-    public bool IsWritable => _overlay is not null;
+    public override long Size => Reader.Size;
+    public override bool IsWritable => _overlay is not null;
     private BlockMap Map => Reader.Map;
-
-    public bool Answers(string exportName) => exportName.Length == 0 || exportName == Name;
 
     private CopyOnWriteOverlay.BlockState StateOf(int block) => _overlay?.StateOf(block) ?? CopyOnWriteOverlay.BlockState.Base;
 
     /// <summary>Whether [offset, +length) reads as zeros without fetching anything (unwritten zero blocks or zeroed blocks).</summary>
-    public bool IsHole(long offset, int length)
+    public override bool IsHole(long offset, int length)
     {
         if (length == 0) return false;
         int first = (int)(offset / Map.BlockSize), last = (int)((offset + length - 1) / Map.BlockSize);
@@ -47,7 +44,7 @@ public sealed class SnapshotExport : IDisposable
         return true;
     }
 
-    public async Task ReadAsync(long offset, Memory<byte> destination, CancellationToken ct)
+    public override async Task ReadAsync(long offset, Memory<byte> destination, CancellationToken ct)
     {
         while (destination.Length > 0)
         {
@@ -68,7 +65,7 @@ public sealed class SnapshotExport : IDisposable
     }
 
     /// <summary>Writes <paramref name="data"/> (or zeros when null) at <paramref name="offset"/> into the overlay.</summary>
-    public async Task WriteAsync(long offset, ReadOnlyMemory<byte>? data, long length, CancellationToken ct)
+    public override async Task WriteAsync(long offset, ReadOnlyMemory<byte>? data, long length, CancellationToken ct)
     {
         var overlay = _overlay ?? throw new InvalidOperationException("the export is read-only");
         long end = offset + length;
@@ -120,7 +117,7 @@ public sealed class SnapshotExport : IDisposable
     }
 
     /// <summary>Discards whole blocks inside the range (they read as zeros after); partial blocks are left, as TRIM is advisory.</summary>
-    public async Task TrimAsync(long offset, long length, CancellationToken ct)
+    public override async Task TrimAsync(long offset, long length, CancellationToken ct)
     {
         var overlay = _overlay ?? throw new InvalidOperationException("the export is read-only");
         long firstFull = (offset + Map.BlockSize - 1) / Map.BlockSize;
@@ -133,7 +130,7 @@ public sealed class SnapshotExport : IDisposable
         }
     }
 
-    public void Flush() => _overlay?.Flush();
+    public override void Flush() => _overlay?.Flush();
 
     private static void WriteZerosWithin(CopyOnWriteOverlay overlay, long offset, int n)
     {
@@ -150,14 +147,14 @@ public sealed class SnapshotExport : IDisposable
     }
 
     /// <summary>base:allocation flags of the block holding <paramref name="offset"/>: hole+zero for blocks that read as zeros without data.</summary>
-    public uint AllocationFlags(int block) => StateOf(block) switch
+    public override uint AllocationFlags(int block) => StateOf(block) switch
     {
         CopyOnWriteOverlay.BlockState.Data => 0,
         CopyOnWriteOverlay.BlockState.Zero => NbdMetaContexts.StateHole | NbdMetaContexts.StateZero,
         _ => Map.Blocks[block].IsZero ? NbdMetaContexts.StateHole | NbdMetaContexts.StateZero : 0,
     };
 
-    public int BlockSize => Map.BlockSize;
+    public override int BlockSize => Map.BlockSize;
 
-    public void Dispose() => _overlay?.Dispose();
+    public override void Dispose() => _overlay?.Dispose();
 }

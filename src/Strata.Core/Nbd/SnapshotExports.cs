@@ -3,7 +3,7 @@ using Strata.Snapshots;
 
 namespace Strata.Nbd;
 
-/// <summary>Opening an image snapshot as an <see cref="SnapshotExport"/>.</summary>
+/// <summary>Opening an image snapshot as an NBD export: served as it is, or restored live into a new file.</summary>
 public static class SnapshotExports
 {
     /// <param name="overlayPath">With a path the export is writable: writes go to this new overlay file.</param>
@@ -16,5 +16,16 @@ public static class SnapshotExports
         var reader = new SnapshotImageReader(repo, map, name, cacheBytes);
         var overlay = overlayPath is null ? null : CopyOnWriteOverlay.Create(overlayPath, map.ImageSize, map.BlockSize, map.BlockCount, deleteOnDispose: !keepOverlay);
         return new SnapshotExport(name, reader, overlay);
+    }
+
+    /// <summary>A live restore of <paramref name="snapshot"/> into the new raw file <paramref name="targetPath"/>; start its copy with <see cref="LiveRestoreExport.CopyAsync"/>.</summary>
+    public static async Task<LiveRestoreExport> OpenLiveRestoreAsync(Repository.Repository repo, Snapshot snapshot, string targetPath, long cacheBytes, CancellationToken ct)
+    {
+        if (File.Exists(targetPath) || Directory.Exists(targetPath) || targetPath.StartsWith("/dev/", StringComparison.Ordinal) || NbdAddress.LooksLikeNbd(targetPath))
+            throw new Errors.UsageException($"--live restores into a new raw file; {targetPath} already exists or is not a file path");
+        await repo.LoadIndexAsync(ct).ConfigureAwait(false);
+        var map = await ImageSnapshots.LoadMapAsync(repo, snapshot, ct).ConfigureAwait(false);
+        var name = snapshot.Id.ToShortString();
+        return LiveRestoreExport.Create(name, new SnapshotImageReader(repo, map, name, cacheBytes), targetPath);
     }
 }
