@@ -118,4 +118,32 @@ public sealed class ServeCommandTests : IDisposable
         var fileSnap = (string)_ws.Backup(_ws.PathOf("src"))["snapshot_id"]!;
         Assert.Contains("file snapshot", _ws.Cli.Run("serve", "nbd", fileSnap).ShouldExitWith(1).StdErr);
     }
+
+    [Fact]
+    public async Task Live_restore_serves_the_target_at_once_and_ends_a_byte_exact_restore_plus_the_clients_writes()
+    {
+        var (disk, id) = BackedUpDisk();
+        int port = FreePort();
+        var target = _ws.PathOf("live.raw");
+        using var server = _ws.Cli.Start("image", "restore", id, "--target", target, "--live", "--serve-nbd", $"127.0.0.1:{port}");
+        WaitUntilListening(server, port);
+        var url = $"nbd://127.0.0.1:{port}";
+        Qemu.Run("qemu-io", "-f", "raw", "-c", $"write -P 0x61 {9 * MiB + 10} 5000", url);
+        Qemu.Run("qemu-io", "-r", "-f", "raw", "-c", $"read -P 0x61 {9 * MiB + 10} 5000", url);
+        var expected = File.ReadAllBytes(disk);
+        expected.AsSpan((int)(9 * MiB + 10), 5000).Fill(0x61);
+        // The background copy finishes on its own; the server keeps serving until told to stop.
+        var clock = Stopwatch.StartNew();
+        while (!File.ReadAllBytes(target).AsSpan().SequenceEqual(expected))
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(60)) throw new TimeoutException("the live restore did not complete");
+            await Task.Delay(100);
+        }
+        Assert.False(server.HasExited);
+        Terminate(server);
+        var result = (await server.WaitAsync(TimeSpan.FromSeconds(30))).ShouldSucceed();
+        Assert.Contains("restore complete", result.StdOut);
+        Assert.Equal(expected, File.ReadAllBytes(target));
+        Assert.Contains("--serve-nbd needs --live", _ws.Cli.Run("image", "restore", id, "--target", _ws.PathOf("x.raw"), "--serve-nbd", "unix:/tmp/x").ShouldExitWith(1).StdErr);
+    }
 }
