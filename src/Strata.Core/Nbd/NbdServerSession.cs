@@ -312,11 +312,13 @@ internal sealed class NbdServerSession : IAsyncDisposable
                     return;
             }
         }
-        catch (Exception e) when (e is not (OperationCanceledException or IOException or SocketException or ObjectDisposedException))
+        catch (Exception e) when (e is not (OperationCanceledException or ObjectDisposedException))
         {
-            // A repository or overlay failure fails this request with EIO, and the server says why.
+            // A repository or overlay failure (corrupt pack, disk full) fails this request with EIO and
+            // the server says why; the connection and the other requests go on. If the failure was the
+            // connection itself, this reply fails too and the session ends.
             _log?.Invoke($"{command} at {offset} (+{length}) failed: {e.Message}");
-            await ErrorAsync(cookie, EIO, e.Message, ct).ConfigureAwait(false);
+            await ErrorAsync(cookie, e is IOException { HResult: 28 } ? ENOSPC : EIO, e.Message, ct).ConfigureAwait(false);
         }
     }
 

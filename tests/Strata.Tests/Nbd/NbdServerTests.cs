@@ -200,4 +200,31 @@ public sealed class NbdServerTests : IAsyncLifetime
         Assert.False(File.Exists(socket));
         await Assert.ThrowsAsync<NbdException>(() => client.ReadAsync(0, new byte[512]));
     }
+
+    [Fact]
+    public async Task A_corrupt_pack_fails_the_reads_that_need_it_with_EIO_and_the_server_goes_on()
+    {
+        var (server, export, url) = await ServeAsync();
+        await using (server)
+        using (export)
+        {
+            // The packs are damaged while the server runs (its block map is already loaded).
+            foreach (var pack in Directory.EnumerateFiles(Path.Combine(_ws.RepositoryPath, "data"), "*", SearchOption.AllDirectories))
+            {
+                File.SetAttributes(pack, FileAttributes.Normal);
+                var bytes = File.ReadAllBytes(pack);
+                for (int i = 64; i < bytes.Length - 64; i += 997) bytes[i] ^= 0x55;
+                File.WriteAllBytes(pack, bytes);
+            }
+            var socket = url[(url.IndexOf('=') + 1)..];
+            await using var client = await NbdClient.ConnectAsync(NbdAddress.ForUnixSocket(socket), []);
+            var failure = await Assert.ThrowsAsync<NbdException>(() => client.ReadAsync(0, new byte[4096]));
+            Assert.Contains("EIO", failure.Message);
+            // A block that was never stored needs no pack: another connection still reads it.
+            await using var other = await NbdClient.ConnectAsync(NbdAddress.ForUnixSocket(socket), []);
+            var hole = new byte[4096];
+            await other.ReadAsync(5 * MiB, hole);
+            Assert.All(hole, b => Assert.Equal(0, b));
+        }
+    }
 }
