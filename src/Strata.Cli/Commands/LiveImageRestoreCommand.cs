@@ -52,6 +52,8 @@ internal static class LiveImageRestoreCommand
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+            // Off the thread of the signal handler's Cancel() call, which may have run this inline.
+            await Task.Yield();
         }
         await server.DisposeAsync();
         export.Flush();

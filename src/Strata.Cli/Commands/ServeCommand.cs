@@ -33,7 +33,9 @@ internal static class ServeCommand
             bool isWritable = ctx.Parse.GetValue(writable);
             if (overlayPath is not null && !isWritable) throw new UsageException("--overlay needs --writable");
             var endPoint = NbdListenAddress.Parse(ctx.Parse.GetValue(listen)!);
-            long cacheBytes = ImageCommand.ParseBlockSize(ctx.Parse.GetValue(cache)!);
+            long cacheBytes;
+            try { cacheBytes = ImageCommand.ParseBlockSize(ctx.Parse.GetValue(cache)!); }
+            catch (UsageException) { throw new UsageException($"--cache-size '{ctx.Parse.GetValue(cache)}' is not a size (e.g. 64M, 512M)"); }
             using var repo = await ctx.OpenRepositoryAsync(ct);
             var snap = await ImageSnapshots.FindAsync(repo, ctx.Parse.GetValue(snapshot)!, ctx.Parse.GetValue(name), ct);
             bool keep = overlayPath is not null;

@@ -95,8 +95,9 @@ public sealed class NbdServer : IAsyncDisposable
     /// <summary>Waits until <paramref name="ct"/> is cancelled (Ctrl-C, SIGTERM), then stops.</summary>
     public async Task RunUntilCancelledAsync(CancellationToken ct)
     {
-        try { await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false); }
-        catch (OperationCanceledException) { }
+        // ForceYielding: the rest must not run inline in the signal handler's Cancel() call, or the
+        // command could return and its caller dispose that very CancellationTokenSource under it.
+        await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ForceYielding);
         await DisposeAsync().ConfigureAwait(false);
     }
 

@@ -110,6 +110,7 @@ public sealed class ServeCommandTests : IDisposable
     {
         var (_, id) = BackedUpDisk();
         Assert.Contains("not a port number", _ws.Cli.Run("serve", "nbd", id, "--listen", "127.0.0.1:http").ShouldExitWith(1).StdErr);
+        Assert.Contains("--cache-size 'lots' is not a size", _ws.Cli.Run("serve", "nbd", id, "--cache-size", "lots").ShouldExitWith(1).StdErr);
         Assert.Contains("--overlay needs --writable", _ws.Cli.Run("serve", "nbd", id, "--overlay", _ws.PathOf("o")).ShouldExitWith(1).StdErr);
         File.WriteAllText(_ws.PathOf("taken"), "someone's writes");
         Assert.Contains("already exists", _ws.Cli.Run("serve", "nbd", id, "--writable", "--overlay", _ws.PathOf("taken"), "--listen", $"127.0.0.1:{FreePort()}").ShouldExitWith(1).StdErr);
