@@ -21,6 +21,8 @@ root.Subcommands.Add(PruneCommand.Create());
 root.Subcommands.Add(UnlockCommand.Create());
 root.Subcommands.Add(RepairCommand.Create());
 root.Subcommands.Add(ImageCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(KeyCommand.Create());
 root.Subcommands.Add(ForgetCommand.Create());
 root.Subcommands.Add(PolicyCommand.Create());

@@ -18,18 +18,25 @@ internal static class ImageRestoreCommand
         var name = new Option<string?>("--name") { Description = "Disk name, to resolve 'latest'" };
         var files = new Option<string?>("--files") { Description = "Restore only this file or directory out of the image's ext4 file system into the directory --target (as TARGET/PATH), without restoring the disk" };
         var partition = new Option<int?>("--partition") { Description = "With --files: the partition to read, numbered as Linux does (needed only when several hold ext4)" };
-        var command = new Command("restore", "Restore an image snapshot onto a disk (fully, or --incremental), or with --files single files out of it") { snapshot, target, incremental, cbt, baseSnapshot, name, files, partition };
+        var live = new Option<bool>("--live") { Description = "Serve the new raw target over NBD at once while a background copy fills it (instant recovery); runs until Ctrl-C/SIGTERM" };
+        var serveNbd = new Option<string?>("--serve-nbd") { Description = $"With --live: HOST:PORT or unix:PATH to serve the target on (default {Strata.Nbd.NbdListenAddress.Default})" };
+        var command = new Command("restore", "Restore an image snapshot onto a disk (fully, --incremental, or --live while serving it), or with --files single files out of it") { snapshot, target, incremental, cbt, baseSnapshot, name, files, partition, live, serveNbd };
         return command.WithAction(async (ctx, ct) =>
         {
+            if (ctx.Parse.GetValue(serveNbd) is not null && !ctx.Parse.GetValue(live)) throw new UsageException("--serve-nbd needs --live");
+            if (ctx.Parse.GetValue(live) && (ctx.Parse.GetValue(incremental) || ctx.Parse.GetValue(cbt) is not null))
+                throw new UsageException("--live restores into a new file: it cannot be combined with --incremental or --cbt");
             using var repo = await ctx.OpenRepositoryAsync(ct);
             var snap = await ImageSnapshots.FindAsync(repo, ctx.Parse.GetValue(snapshot)!, ctx.Parse.GetValue(name), ct);
             if (ctx.Parse.GetValue(files) is string filesPath)
             {
-                if (ctx.Parse.GetValue(incremental) || ctx.Parse.GetValue(cbt) is not null || ctx.Parse.GetValue(baseSnapshot) is not null)
-                    throw new UsageException("--files restores files into a directory; --incremental, --cbt and --base apply to whole-disk restores");
+                if (ctx.Parse.GetValue(incremental) || ctx.Parse.GetValue(cbt) is not null || ctx.Parse.GetValue(baseSnapshot) is not null || ctx.Parse.GetValue(live))
+                    throw new UsageException("--files restores files into a directory; --incremental, --cbt, --base and --live apply to whole-disk restores");
                 return await ImageFiles.RestoreAsync(ctx, repo, snap, filesPath, ctx.Parse.GetValue(target)!, ctx.Parse.GetValue(partition), ct);
             }
             if (ctx.Parse.GetValue(partition) is not null) throw new UsageException("--partition applies only with --files");
+            if (ctx.Parse.GetValue(live))
+                return await LiveImageRestoreCommand.RunAsync(ctx, repo, snap, ctx.Parse.GetValue(target)!, ctx.Parse.GetValue(serveNbd) ?? Strata.Nbd.NbdListenAddress.Default, ct);
             var bitmap = ImageCommand.ParseCbt(ctx.Parse.GetValue(cbt));
             bool isIncremental = ctx.Parse.GetValue(incremental);
             if (bitmap is not null && !isIncremental) throw new UsageException("--cbt on a restore needs --incremental");

@@ -7,5 +7,6 @@ public sealed class ImageProgress
     public long BytesDone => Interlocked.Read(ref _done);
     public long BytesTotal => Interlocked.Read(ref _total);
     internal void Add(long bytes) => Interlocked.Add(ref _done, bytes);
+    internal void Set(long bytes) => Interlocked.Exchange(ref _done, bytes);
     internal void SetTotal(long bytes) => Interlocked.Exchange(ref _total, bytes);
 }
