@@ -31,7 +31,8 @@ root.Subcommands.Add(ReplicateCommand.Create());
 root.Subcommands.Add(BenchmarkCommand.Create());
 root.Subcommands.Add(VersionCommand.Create());
 
-using var cancellation = new CancellationTokenSource();
+// Not disposed: a SIGTERM handler may still be inside Cancel() when Main returns.
+var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancellation.Cancel(); };
 using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cancellation.Cancel(); });
 
