@@ -54,15 +54,17 @@ public sealed class Archiver
         // The lease comes before the index is read: a prune that condemns packs after this moment
         // either sees the lease (and waits for this backup) or was seen by the index load.
         await using var lease = await Leases.AcquireAsync(_repo, Lease.Backup, ct).ConfigureAwait(false);
-        await _repo.LoadIndexAsync(ct).ConfigureAwait(false);
+        // The parent is chosen before the index is read: a snapshot is stored after the index files
+        // naming its blobs (FORMAT.md I2), so one that a concurrent backup just saved is fully indexed.
         var parent = await FindParentAsync(sources, ct).ConfigureAwait(false);
+        await _repo.LoadIndexAsync(ct).ConfigureAwait(false);
         var scan = _options.EstimateTotals ? Task.Run(() => Scan(sources, ct), ct) : Task.CompletedTask;
 
         BlobId rootTree;
         await using (_writer = new BlobWriter(_repo))
         {
             var root = VirtualDirectory.Build(sources);
-            var parentRoot = parent is null ? null : await _repo.LoadTreeAsync(parent.Tree, ct).ConfigureAwait(false);
+            var parentRoot = parent is null ? null : await TryLoadTreeAsync(parent.Tree, ct).ConfigureAwait(false);
             rootTree = await SaveVirtualAsync(root, parentRoot, ct).ConfigureAwait(false);
             await _writer.FlushAsync(ct).ConfigureAwait(false);
         }

@@ -37,9 +37,10 @@ public sealed class ImageBackup(Repository.Repository repo, ImageBackupOptions o
 
         // As for file backups (FORMAT.md I6): the lease first, then the index and the garbage records.
         await using var lease = await Leases.AcquireAsync(repo, Lease.Backup, ct).ConfigureAwait(false);
-        await repo.LoadIndexAsync(ct).ConfigureAwait(false);
+        // The parent before the index (FORMAT.md I2): a parent saved by a concurrent backup is then fully indexed.
         string name = options.Name ?? location.DefaultName;
         var parent = await ImageSnapshots.LatestAsync(repo, name, options.Host, ct).ConfigureAwait(false);
+        await repo.LoadIndexAsync(ct).ConfigureAwait(false);
         var parentMap = parent is null ? null : await ImageSnapshots.LoadMapAsync(repo, parent, ct).ConfigureAwait(false);
         int blockSize = options.BlockSize ?? parentMap?.BlockSize ?? BlockMap.DefaultBlockSize;
 

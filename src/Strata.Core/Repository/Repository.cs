@@ -171,6 +171,7 @@ public sealed class Repository : IDisposable
     /// <summary>Reads, authenticates, decompresses and re-hashes one blob.</summary>
     public async Task<byte[]> ReadBlobAsync(BlobId id, CancellationToken ct = default)
     {
+        if (!Index.TryGet(id, out _)) await ReloadIndexForUnknownBlobAsync(ct).ConfigureAwait(false);
         var location = Locate(id);
         var stored = ArrayPool<byte>.Shared.Rent((int)location.Length);
         try
@@ -192,6 +193,7 @@ public sealed class Repository : IDisposable
     /// </summary>
     public async Task<int> ReadBlobAsync(BlobId id, byte[] sealedBuffer, Memory<byte> destination, CancellationToken ct = default)
     {
+        if (!Index.TryGet(id, out _)) await ReloadIndexForUnknownBlobAsync(ct).ConfigureAwait(false);
         var location = Locate(id);
         var pack = Index.PackOf(location);
         var packName = Layout.Pack(pack);
@@ -211,6 +213,28 @@ public sealed class Repository : IDisposable
     }
 
     private readonly SemaphoreSlim _reload = new(1);
+    private long _lastReloadTicks;
+
+    /// <summary>
+    /// A blob the loaded index does not know may belong to a snapshot a concurrent backup saved after
+    /// the index was read: its index files exist by now (FORMAT.md I2), so the new ones are loaded.
+    /// At most once a second, so a damaged repository with many missing blobs does not list for each.
+    /// </summary>
+    private async Task ReloadIndexForUnknownBlobAsync(CancellationToken ct)
+    {
+        await _reload.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            long now = Environment.TickCount64;
+            if (now - Interlocked.Read(ref _lastReloadTicks) < 1000) return;
+            await LoadIndexAsync(ct).ConfigureAwait(false);
+            Interlocked.Exchange(ref _lastReloadTicks, Environment.TickCount64);
+        }
+        finally
+        {
+            _reload.Release();
+        }
+    }
     private readonly HashSet<BlobId> _droppedPacks = new();
 
     /// <summary>
