@@ -28,7 +28,7 @@ public sealed class Checker(Repository.Repository repo)
         var snapshotNames = new List<string>();
         await foreach (var obj in repo.Backend.ListAsync(Layout.SnapshotsFolder, ct).ConfigureAwait(false)) snapshotNames.Add(obj.Name);
         await LoadIndexAsync(ct).ConfigureAwait(false);
-        var stored = await ListPacksAsync(ct).ConfigureAwait(false);
+        var stored = await repo.ListPacksAsync(ct).ConfigureAwait(false);
         var indexed = repo.Index.Packs;
         _result.Packs = indexed.Count;
         foreach (var pack in indexed)
@@ -61,13 +61,6 @@ public sealed class Checker(Repository.Repository repo)
         }
     }
 
-    private async Task<Dictionary<BlobId, long>> ListPacksAsync(CancellationToken ct)
-    {
-        var packs = new Dictionary<BlobId, long>();
-        await foreach (var obj in repo.Backend.ListAsync(Layout.DataFolder, ct).ConfigureAwait(false))
-            if (Layout.IdOf(obj.Name) is { } id) packs[id] = obj.Size;
-        return packs;
-    }
 
     private async Task ReadPacksAsync(List<BlobId> packs, CancellationToken ct)
     {

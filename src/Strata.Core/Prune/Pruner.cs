@@ -253,9 +253,7 @@ public sealed class Pruner(Repository.Repository repo)
     private async Task CountPendingAsync(List<GarbageRecord> waiting, PruneResult result, CancellationToken ct)
     {
         if (waiting.Count == 0) return;
-        var sizes = new Dictionary<BlobId, long>();
-        await foreach (var obj in repo.Backend.ListAsync(Layout.DataFolder, ct).ConfigureAwait(false))
-            if (Layout.IdOf(obj.Name) is { } id) sizes[id] = obj.Size;
+        var sizes = await repo.ListPacksAsync(ct).ConfigureAwait(false);
         foreach (var pack in waiting.SelectMany(r => r.Packs).Distinct().Where(sizes.ContainsKey))
         {
             result.PacksPending++;

@@ -40,9 +40,7 @@ public sealed class IndexRebuilder(Repository.Repository repo)
                 result.Problems.Add($"index file {obj.Name} is unreadable and will be replaced: {e.Message}");
             }
         }
-        var stored = new Dictionary<BlobId, long>();
-        await foreach (var obj in repo.Backend.ListAsync(Layout.DataFolder, ct).ConfigureAwait(false))
-            if (Layout.IdOf(obj.Name) is { } id) stored[id] = obj.Size;
+        var stored = await repo.ListPacksAsync(ct).ConfigureAwait(false);
         result.IndexEntriesDropped = known.Keys.Count(p => !stored.ContainsKey(p));
         foreach (var missing in known.Keys.Where(p => !stored.ContainsKey(p)))
             result.Problems.Add($"pack {missing.ToShortString()} is named by the index but missing from storage: its blobs are lost");

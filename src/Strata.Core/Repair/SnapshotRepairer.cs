@@ -27,8 +27,7 @@ public sealed class SnapshotRepairer(Repository.Repository repo)
     {
         await using var lease = await Leases.AcquireAsync(repo, Lease.Backup, ct).ConfigureAwait(false);
         await repo.LoadIndexAsync(ct).ConfigureAwait(false);
-        await foreach (var obj in repo.Backend.ListAsync(Layout.DataFolder, ct).ConfigureAwait(false))
-            if (Layout.IdOf(obj.Name) is { } id) _storedPacks.Add(id);
+        _storedPacks = (await repo.ListPacksAsync(ct).ConfigureAwait(false)).Keys.ToHashSet();
         var repairs = new List<SnapshotRepair>();
         await using (_writer = new BlobWriter(repo))
         {

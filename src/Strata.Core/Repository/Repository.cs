@@ -259,6 +259,15 @@ public sealed class Repository : IDisposable
         }
     }
 
+    /// <summary>Every pack in storage with its size, whether or not an index names it.</summary>
+    public async Task<Dictionary<BlobId, long>> ListPacksAsync(CancellationToken ct = default)
+    {
+        var packs = new Dictionary<BlobId, long>();
+        await foreach (var obj in Backend.ListAsync(Layout.DataFolder, ct).ConfigureAwait(false))
+            if (Layout.IdOf(obj.Name) is { } id) packs[id] = obj.Size;
+        return packs;
+    }
+
     /// <summary>Where the index says a blob is; a blob missing from the index is damage, not a usage error.</summary>
     public BlobLocation Locate(BlobId id) =>
         Index.TryGet(id, out var location) ? location : throw new CorruptDataException($"blob {id.ToShortString()} is not in the index");

@@ -11,7 +11,7 @@ namespace Strata.Repository;
 public sealed class RepositoryContents
 {
     public Dictionary<string, IndexFile> IndexFiles { get; } = new();
-    public Dictionary<BlobId, long> StoredPacks { get; } = new();
+    public Dictionary<BlobId, long> StoredPacks { get; private set; } = new();
     /// <summary>Each indexed pack's entries (from the first index file that names it).</summary>
     public Dictionary<BlobId, List<PackEntry>> IndexedPacks { get; } = new();
     /// <summary>The first pack found holding each blob; <see cref="ExtraCopies"/> has the others (rare: concurrent writers, repacks).</summary>
@@ -49,8 +49,7 @@ public sealed class RepositoryContents
                 }
             }
         }
-        await foreach (var obj in repo.Backend.ListAsync(Layout.DataFolder, ct).ConfigureAwait(false))
-            if (Layout.IdOf(obj.Name) is { } id) contents.StoredPacks[id] = obj.Size;
+        contents.StoredPacks = await repo.ListPacksAsync(ct).ConfigureAwait(false);
         return contents;
     }
 }
