@@ -46,7 +46,13 @@ if [[ -n $trx ]]; then
   read -r p f s < <(python3 - "$trx" <<'PY'
 import sys, xml.etree.ElementTree as ET
 ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
-c = ET.parse(sys.argv[1]).getroot().find("t:ResultSummary/t:Counters", ns)
+root = ET.parse(sys.argv[1]).getroot()
+# Why each failed test failed, so a CI log alone explains a failure (stderr: not read below).
+for r in root.iter("{%s}UnitTestResult" % ns["t"]):
+    if r.get("outcome") == "Failed":
+        m = r.find("t:Output/t:ErrorInfo/t:Message", ns)
+        print("FAILED %s: %s" % (r.get("testName"), (m.text or "").strip()[:2000] if m is not None else ""), file=sys.stderr)
+c = root.find("t:ResultSummary/t:Counters", ns)
 total, passed, failed = int(c.get("total")), int(c.get("passed")), int(c.get("failed")) + int(c.get("error")) + int(c.get("timeout")) + int(c.get("aborted"))
 print(passed, failed, total - passed - failed)
 PY

@@ -28,7 +28,9 @@ public sealed class BlobWriter : IAsyncDisposable
     private readonly List<Task> _uploads = new();
     private readonly IndexFile _unindexed = new();
     private readonly BufferPool _sealBuffers;
-    private PackStaging? _current;
+    // One pack in the making per blob type: trees (and block maps) go into packs of their own,
+    // so losing a data pack never takes directory listings with it, and metadata packs stay small.
+    private readonly PackStaging?[] _current = new PackStaging?[2];
     private Exception? _failure;
     private long _bytesAdded, _blobsAdded, _dataBlobs, _treeBlobs;
 
@@ -115,9 +117,14 @@ public sealed class BlobWriter : IAsyncDisposable
     /// <summary>Stores the last partial pack, waits for every store and writes the index for them.</summary>
     public async Task FlushAsync(CancellationToken ct = default)
     {
-        PackStaging? last;
-        lock (_packLock) (last, _current) = (_current, null);
-        if (last is not null) StartUpload(last);
+        var last = new List<PackStaging>(2);
+        lock (_packLock)
+            for (int t = 0; t < _current.Length; t++)
+            {
+                if (_current[t] is { } pack) last.Add(pack);
+                _current[t] = null;
+            }
+        foreach (var pack in last) StartUpload(pack);
         await WaitForUploadsAsync().ConfigureAwait(false);
         ThrowIfFailed();
         await WriteIndexAsync(force: true, ct).ConfigureAwait(false);
@@ -128,8 +135,11 @@ public sealed class BlobWriter : IAsyncDisposable
         await WaitForUploadsAsync().ConfigureAwait(false);
         lock (_packLock)
         {
-            _current?.Dispose();
-            _current = null;
+            for (int t = 0; t < _current.Length; t++)
+            {
+                _current[t]?.Dispose();
+                _current[t] = null;
+            }
         }
     }
 
@@ -140,16 +150,17 @@ public sealed class BlobWriter : IAsyncDisposable
         {
             try
             {
-                _current ??= new PackStaging(_repo.Backend.StagingDirectory);
-                _current.Append(type, id, sealedBlob, rawLength);
+                ref var current = ref _current[(int)type];
+                current ??= new PackStaging(_repo.Backend.StagingDirectory);
+                current.Append(type, id, sealedBlob, rawLength);
+                if (current.Length >= _repo.Config.PackSize || current.Entries.Count >= MaxEntriesPerPack)
+                    (full, current) = (current, null);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // A failure of the repository's disk, never to be mistaken for an unreadable source file.
                 throw new StorageException($"cannot write a pack in {_repo.Backend.StagingDirectory}: {IoErrorText.Describe(e)}", e);
             }
-            if (_current.Length >= _repo.Config.PackSize || _current.Entries.Count >= MaxEntriesPerPack)
-                (full, _current) = (_current, null);
         }
         Interlocked.Add(ref _bytesAdded, sealedBlob.Length);
         if (full is not null) StartUpload(full);

@@ -45,6 +45,10 @@ public sealed class CliWorkspace : IDisposable
 
     public string PackPath(string name) => Path.Combine(RepositoryPath, "data", name[..2], name);
 
+    /// <summary>The largest of <paramref name="packs"/> (default: all): a data pack, since trees and block maps go into small packs of their own.</summary>
+    public string LargestPack(IEnumerable<string>? packs = null) =>
+        (packs ?? PackNames()).OrderByDescending(p => new FileInfo(PackPath(p)).Length).First();
+
     /// <summary>Mounts a tmpfs of <paramref name="size"/> at <paramref name="directory"/>; null when that is not possible here (not root, no mount).</summary>
     public string? TryMountTmpfs(string directory, string size)
     {

@@ -52,8 +52,7 @@ public sealed class ImageMaintenanceTests : IDisposable
         var disk = WriteDisk("disk.raw", 1);
         var original = File.ReadAllBytes(disk);
         _ws.Cli.Run("image", "backup", disk, "--json").ShouldSucceed();
-        // The largest pack holds data blocks (block maps are small).
-        var pack = _ws.PackNames().OrderByDescending(p => new FileInfo(_ws.PackPath(p)).Length).First();
+        var pack = _ws.LargestPack();
         File.Delete(_ws.PackPath(pack));
         _ws.Cli.Run("check").ShouldExitWith(1);
 

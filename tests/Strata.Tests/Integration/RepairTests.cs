@@ -43,7 +43,7 @@ public sealed class RepairTests : IDisposable
     public void A_flipped_byte_costs_only_the_file_it_hit()
     {
         var (tree, snapshot) = Setup();
-        var pack = _ws.PackNames().Order().First();
+        var pack = _ws.LargestPack();
         var path = _ws.PackPath(pack);
         var bytes = File.ReadAllBytes(path);
         bytes[1000] ^= 0x40; // inside the first blob
@@ -69,7 +69,7 @@ public sealed class RepairTests : IDisposable
     public void A_deleted_pack_costs_only_the_files_it_held()
     {
         var (tree, _) = Setup();
-        File.Delete(_ws.PackPath(_ws.PackNames().Order().Skip(1).First()));
+        File.Delete(_ws.PackPath(_ws.LargestPack()));
         _ws.Cli.Run("check").ShouldExitWith(1);
 
         var index = _ws.Cli.Run("repair", "index", "--json").ShouldSucceed().Summary;

@@ -242,6 +242,26 @@ public class BlobWriterTests
     }
 
     [Fact]
+    public async Task Trees_and_data_never_share_a_pack()
+    {
+        using var folder = new TempFolder("repo");
+        using var repo = await TestRepositories.InitAsync(folder.Path, options: TestRepositories.FastOptions(1 << 20));
+        await using (var writer = new BlobWriter(repo))
+        {
+            for (int i = 0; i < 40; i++)
+                writer.Save(i % 4 == 0 ? BlobType.Tree : BlobType.Data, TestData.RandomBytes(100_000, seed: i), out _);
+            await writer.FlushAsync();
+        }
+
+        var packTypes = new List<BlobType[]>();
+        foreach (var name in await NamesUnder(repo, Layout.DataFolder))
+            packTypes.Add(PackFormat.ReadHeader(repo.Key.Cipher, await repo.Backend.GetAsync(name), name).Select(e => e.Type).Distinct().ToArray());
+        Assert.All(packTypes, types => Assert.Single(types));
+        Assert.Contains(packTypes, t => t[0] == BlobType.Tree);
+        Assert.Contains(packTypes, t => t[0] == BlobType.Data);
+    }
+
+    [Fact]
     public async Task Pack_names_are_the_sha256_of_their_contents()
     {
         using var folder = new TempFolder("repo");
