@@ -34,7 +34,7 @@ internal static class StatsCommand
                     var map = await Images.BlockMapStore.LoadAsync(repo, s.Tree, ct);
                     trees.Add(s.Tree);
                     foreach (var segment in root.Segments) trees.Add(segment);
-                    foreach (var block in map.Blocks) if (!block.IsZero) referenced.Add(block);
+                    foreach (var (_, block) in map.Blocks.DataBlocks()) referenced.Add(block);
                     files++;
                     logical += map.DataBytes;
                     continue;

@@ -28,12 +28,12 @@ public sealed class BlockMap
         if (count > int.MaxValue) throw new UsageException($"an image of {imageSize} bytes has too many blocks of {blockSize} bytes; use a larger --block-size");
         ImageSize = imageSize;
         BlockSize = blockSize;
-        Blocks = new BlobId[count];
+        Blocks = new BlockTable((int)count);
     }
 
     public long ImageSize { get; }
     public int BlockSize { get; }
-    public BlobId[] Blocks { get; }
+    public BlockTable Blocks { get; }
     public int BlockCount => Blocks.Length;
 
     public long OffsetOf(int block) => (long)block * BlockSize;
@@ -46,7 +46,7 @@ public sealed class BlockMap
         get
         {
             long n = 0;
-            for (int b = 0; b < Blocks.Length; b++) if (!Blocks[b].IsZero) n += LengthOf(b);
+            foreach (var (b, _) in Blocks.DataBlocks()) n += LengthOf(b);
             return n;
         }
     }
@@ -56,8 +56,14 @@ public sealed class BlockMap
     {
         if (other.BlockSize != BlockSize) throw new UsageException($"block maps with different block sizes ({BlockSize} and {other.BlockSize}) cannot be compared block by block");
         var set = new BlockSet(BlockCount);
-        for (int b = 0; b < BlockCount; b++)
-            if (b >= other.BlockCount || other.Blocks[b] != Blocks[b] || (ImageSize != other.ImageSize && b == other.BlockCount - 1)) set.Add(b);
+        for (int s = 0; s < Blocks.SegmentCount; s++)
+        {
+            // Segments shared with the other map (unchanged since it) or zero in both hold no difference.
+            if (ImageSize == other.ImageSize && Blocks.SharesSegment(other.Blocks, s)) continue;
+            int first = s * BlockMapFormat.BlocksPerSegment, end = first + Blocks.SegmentLength(s);
+            for (int b = first; b < end; b++)
+                if (b >= other.BlockCount || other.Blocks[b] != Blocks[b] || (ImageSize != other.ImageSize && b == other.BlockCount - 1)) set.Add(b);
+        }
         return set;
     }
 

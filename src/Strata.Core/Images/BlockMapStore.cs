@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using Strata.Repository;
 
 namespace Strata.Images;
@@ -5,15 +7,36 @@ namespace Strata.Images;
 /// <summary>Saves block maps into a repository and loads them back (segments in parallel).</summary>
 public static class BlockMapStore
 {
-    /// <summary>Stores the segments, then the root, as metadata blobs (type tree); returns the root's id.</summary>
+    private static readonly BlobId[] ZeroSegment = new BlobId[BlockMapFormat.BlocksPerSegment];
+
+    /// <summary>
+    /// Stores the segments, then the root, as metadata blobs (type tree); returns the root's id.
+    /// Segments unchanged since they were loaded keep their stored id without being encoded again.
+    /// </summary>
     public static BlobId Save(BlobWriter writer, BlockMap map)
     {
-        var segments = new BlobId[BlockMapFormat.SegmentCount(map.BlockCount)];
+        var blocks = map.Blocks;
+        var segments = new BlobId[blocks.SegmentCount];
+        var zeroSegmentIds = new Dictionary<int, BlobId>();
         for (int s = 0; s < segments.Length; s++)
         {
-            int first = s * BlockMapFormat.BlocksPerSegment;
-            int count = Math.Min(BlockMapFormat.BlocksPerSegment, map.BlockCount - first);
-            segments[s] = writer.Save(BlobType.Tree, BlockMapFormat.EncodeSegment(map.Blocks.AsSpan(first, count)), out _);
+            if (blocks.StoredId(s) is { } stored && writer.Contains(stored))
+            {
+                segments[s] = stored;
+                continue;
+            }
+            int length = blocks.SegmentLength(s);
+            if (blocks.IsZeroSegment(s))
+            {
+                if (!zeroSegmentIds.TryGetValue(length, out var zero))
+                    zeroSegmentIds[length] = zero = writer.Save(BlobType.Tree, BlockMapFormat.EncodeSegment(ZeroSegment.AsSpan(0, length)), out _);
+                segments[s] = zero;
+            }
+            else
+            {
+                segments[s] = writer.Save(BlobType.Tree, BlockMapFormat.EncodeSegment(blocks.Segment(s)), out _);
+            }
+            blocks.RememberStoredId(s, segments[s]);
         }
         return writer.Save(BlobType.Tree, BlockMapFormat.EncodeRoot(map.BlockSize, map.ImageSize, segments), out _);
     }
@@ -25,13 +48,29 @@ public static class BlockMapStore
     {
         var root = await LoadRootAsync(repo, rootId, ct).ConfigureAwait(false);
         var map = new BlockMap(root.ImageSize, root.BlockSize);
+        // The empty regions of a disk share one all-zero segment blob: read it once, not once per region.
+        var zeroSegments = new ConcurrentDictionary<BlobId, byte>();
         await Parallel.ForEachAsync(Enumerable.Range(0, root.Segments.Length), new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = 4 }, async (s, token) =>
         {
             var id = root.Segments[s];
+            int count = map.Blocks.SegmentLength(s);
+            if (count == BlockMapFormat.BlocksPerSegment && zeroSegments.ContainsKey(id))
+            {
+                map.Blocks.LoadSegment(s, ZeroSegment, id);
+                return;
+            }
             var bytes = await repo.ReadBlobAsync(id, token).ConfigureAwait(false);
-            int first = s * BlockMapFormat.BlocksPerSegment;
-            int count = Math.Min(BlockMapFormat.BlocksPerSegment, map.BlockCount - first);
-            BlockMapFormat.DecodeSegment(bytes, map.Blocks.AsSpan(first, count), $"block-map segment {id.ToShortString()}");
+            var ids = ArrayPool<BlobId>.Shared.Rent(count);
+            try
+            {
+                BlockMapFormat.DecodeSegment(bytes, ids.AsSpan(0, count), $"block-map segment {id.ToShortString()}");
+                map.Blocks.LoadSegment(s, ids.AsSpan(0, count), id);
+                if (count == BlockMapFormat.BlocksPerSegment && map.Blocks.IsZeroSegment(s)) zeroSegments.TryAdd(id, 0);
+            }
+            finally
+            {
+                ArrayPool<BlobId>.Shared.Return(ids);
+            }
         }).ConfigureAwait(false);
         return map;
     }

@@ -71,12 +71,12 @@ public sealed class ImageBackup(Repository.Repository repo, ImageBackupOptions o
 
                 if (!fullRead)
                 {
-                    Array.Copy(parentMap!.Blocks, map.Blocks, map.BlockCount);
+                    map.Blocks.CopyFrom(parentMap!.Blocks);
                     foreach (var e in await ((NbdBlockDevice)device).DirtyExtentsAsync(cbt!, ct).ConfigureAwait(false)) toRead.AddBytes(e, blockSize);
                     // A block whose only stored copy a pending prune condemned is stored again (FORMAT.md §12):
                     // it did not change, so reading it from the source gives the same bytes.
-                    for (int b = 0; b < map.BlockCount; b++)
-                        if (!map.Blocks[b].IsZero && !repo.Index.Contains(map.Blocks[b])) toRead.Add(b);
+                    foreach (var (b, id) in map.Blocks.DataBlocks())
+                        if (!repo.Index.Contains(id)) toRead.Add(b);
                 }
                 else
                 {

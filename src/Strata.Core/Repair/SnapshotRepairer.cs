@@ -93,14 +93,16 @@ public sealed class SnapshotRepairer(Repository.Repository repo)
                 {
                     try
                     {
-                        Images.BlockMapFormat.DecodeSegment(await repo.ReadBlobAsync(segment, ct).ConfigureAwait(false), map.Blocks.AsSpan(first, count), $"block-map segment {segment.ToShortString()}");
+                        var ids = new BlobId[count];
+                        Images.BlockMapFormat.DecodeSegment(await repo.ReadBlobAsync(segment, ct).ConfigureAwait(false), ids, $"block-map segment {segment.ToShortString()}");
+                        map.Blocks.LoadSegment(s, ids, segment);
                         read = true;
                     }
                     catch (StrataException) { }
                 }
                 if (!read)
                 {
-                    map.Blocks.AsSpan(first, count).Clear();
+                    map.Blocks.ClearSegment(s);
                     lost.Add(LostRange(first, count, info.BlockSize, "block-map segment lost"));
                     continue;
                 }

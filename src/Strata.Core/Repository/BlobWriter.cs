@@ -52,6 +52,9 @@ public sealed class BlobWriter : IAsyncDisposable
     public long DataBlobsAdded => Interlocked.Read(ref _dataBlobs);
     public long TreeBlobsAdded => Interlocked.Read(ref _treeBlobs);
 
+    /// <summary>Whether a blob is stored where a writer may rely on it (indexed, not condemned) or was stored by this session.</summary>
+    public bool Contains(BlobId id) => _repo.Index.Contains(id) || _claimed.ContainsKey(id);
+
     /// <summary>Stores <paramref name="plaintext"/> unless the repository already has it; returns its id.</summary>
     public BlobId Save(BlobType type, ReadOnlySpan<byte> plaintext, out bool added)
     {

@@ -51,8 +51,7 @@ public static class ReferenceCollector
         var map = await Images.BlockMapStore.LoadAsync(repo, snapshot.Tree, ct).ConfigureAwait(false);
         var root = await Images.BlockMapStore.LoadRootAsync(repo, snapshot.Tree, ct).ConfigureAwait(false);
         used.UnionWith(root.Segments);
-        foreach (var block in map.Blocks)
-            if (!block.IsZero) used.Add(block);
+        foreach (var (_, block) in map.Blocks.DataBlocks()) used.Add(block);
     }
 
     /// <summary>Reads a tree through pooled buffers: walking every tree of a repository must not allocate a fresh array per tree.</summary>
