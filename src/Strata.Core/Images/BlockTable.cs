@@ -65,9 +65,13 @@ public sealed class BlockTable : IEnumerable<BlobId>
 
     public bool IsZeroSegment(int s) => _segments[s] is null;
 
-    /// <summary>Whether segment <paramref name="s"/> is the same in both tables without comparing ids (shared or both zero).</summary>
+    /// <summary>
+    /// Whether segment <paramref name="s"/> is known to be the same in both tables without comparing
+    /// ids: shared, zero in both, or loaded from the same stored segment (maps of two backups).
+    /// </summary>
     public bool SharesSegment(BlockTable other, int s) =>
-        s < other.SegmentCount && SegmentLength(s) == other.SegmentLength(s) && ReferenceEquals(_segments[s], other._segments[s]);
+        s < other.SegmentCount && SegmentLength(s) == other.SegmentLength(s)
+        && (ReferenceEquals(_segments[s], other._segments[s]) || (_storedIds[s] is { } id && other._storedIds[s] == id));
 
     /// <summary>The blob id segment <paramref name="s"/> was stored or loaded under, while unchanged since.</summary>
     public BlobId? StoredId(int s) => _storedIds[s];

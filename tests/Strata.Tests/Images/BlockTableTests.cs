@@ -84,11 +84,15 @@ public sealed class BlockTableTests
         table.LoadSegment(0, Enumerable.Range(0, PerSegment).Select(i => i == 7 ? Id(7) : default).ToArray(), Id(100));
         table.LoadSegment(1, new BlobId[PerSegment], Id(200));
         Assert.Equal(Id(100), table.StoredId(0));
+        var other = new BlockTable(2 * PerSegment);
+        other.LoadSegment(0, table.Segment(0), Id(100));
+        Assert.True(other.SharesSegment(table, 0)); // loaded from the same stored segment
         Assert.True(table.IsZeroSegment(1)); // all zero: no array kept
         Assert.Equal(Id(200), table.StoredId(1));
 
         table[8] = Id(8);
         Assert.Null(table.StoredId(0));
+        Assert.False(other.SharesSegment(table, 0));
         Assert.Equal(Id(200), table.StoredId(1));
     }
 
