@@ -16,7 +16,7 @@ missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if (( ${#missing[@]} > 0 )); then
   echo "installing: ${missing[*]}"
-  # Twice: on a shared machine a first attempt can lose its unpacked .debs (seen with a /tmp cleanup).
+  # Twice: on a shared machine a first attempt has been seen to fail (dpkg lost a .deb it had just fetched).
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null 2>&1 \
     || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null 2>&1 \
     || { echo "could not install ${missing[*]}"; echo "0 passed, 1 failed"; exit 1; }
