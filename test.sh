@@ -10,12 +10,15 @@ packages=(libzstd1 libsodium23 attr e2fsprogs python3 tzdata)
 # strata mount (FUSE) and the tools that unpack strata dump archives
 packages+=(fuse3 libfuse3-3 tar unzip)
 packages+=(qemu-utils)   # image tests: qemu-img, qemu-io, qemu-nbd (CBT with persistent dirty bitmaps)
+packages+=(qemu-system-x86) # instant-recovery tests boot a VM (qemu-system-x86_64) from Strata's NBD exports
 packages+=(parted fdisk) # file-level restore tests: partitioned disk images (parted, sfdisk)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if (( ${#missing[@]} > 0 )); then
   echo "installing: ${missing[*]}"
+  # Twice: on a shared machine a first attempt has been seen to fail (dpkg lost a .deb it had just fetched).
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null 2>&1 \
+    || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null 2>&1 \
     || { echo "could not install ${missing[*]}"; echo "0 passed, 1 failed"; exit 1; }
 fi
 

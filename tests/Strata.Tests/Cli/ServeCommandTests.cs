@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Strata.Tests.Images;
 using Strata.Tests.TestSupport;
 
@@ -30,46 +28,21 @@ public sealed class ServeCommandTests : IDisposable
         return (disk, id);
     }
 
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
-    private static void WaitUntilListening(CliProcess server, int port)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            if (server.HasExited) throw new Xunit.Sdk.XunitException("strata serve nbd exited: " + server.WaitAsync(TimeSpan.FromSeconds(5)).Result.Describe());
-            using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
-            try { probe.Connect(IPAddress.Loopback, port); return; }
-            catch (SocketException) { }
-            if (clock.Elapsed > TimeSpan.FromSeconds(60)) throw new TimeoutException("strata serve nbd did not start listening");
-            Thread.Sleep(50);
-        }
-    }
-
-    private static void Terminate(CliProcess process) => CliWorkspace.RunTool("kill", "-TERM", process.Id.ToString());
-
     [Fact]
     public async Task Writable_export_takes_qemu_io_writes_into_the_overlay_and_check_read_data_still_passes()
     {
         var (disk, id) = BackedUpDisk();
-        int port = FreePort();
+        int port = CliNbdServer.FreePort();
         var overlay = _ws.PathOf("overlay.raw");
         using var server = _ws.Cli.Start("serve", "nbd", id, "--listen", $"127.0.0.1:{port}", "--writable", "--overlay", overlay);
-        WaitUntilListening(server, port);
+        CliNbdServer.WaitUntilListening(server, port);
         var url = $"nbd://127.0.0.1:{port}";
         Assert.True(Qemu.Identical(disk, "raw", url, "raw"));
         Qemu.Run("qemu-io", "-f", "raw", "-c", $"write -P 0x42 {MiB + 4096} 8192", "-c", $"write -P 0x43 {12 * MiB} {MiB}", url);
         Qemu.Run("qemu-io", "-r", "-f", "raw", "-c", $"read -P 0x42 {MiB + 4096} 8192", "-c", $"read -P 0x43 {12 * MiB} {MiB}", url);
         Assert.False(Qemu.Identical(disk, "raw", url, "raw"));
 
-        Terminate(server);
+        CliNbdServer.Terminate(server);
         var result = await server.WaitAsync(TimeSpan.FromSeconds(30));
         result.ShouldSucceed();
         Assert.Contains("the overlay holds 17 written block(s)", result.StdOut);
@@ -80,11 +53,11 @@ public sealed class ServeCommandTests : IDisposable
 
         // The recovery point itself is unchanged: a fresh read-only export equals the backed-up disk.
         using var again = _ws.Cli.Start("serve", "nbd", "latest", "--listen", $"127.0.0.1:{port}");
-        WaitUntilListening(again, port);
+        CliNbdServer.WaitUntilListening(again, port);
         Assert.True(Qemu.Identical(disk, "raw", url, "raw"));
         var writeRefused = CliWorkspace.RunTool("qemu-io", "-f", "raw", "-c", "write 0 512", url);
         Assert.True(writeRefused.Code != 0 || writeRefused.Output.Contains("failed"), writeRefused.Output);
-        Terminate(again);
+        CliNbdServer.Terminate(again);
         (await again.WaitAsync(TimeSpan.FromSeconds(30))).ShouldSucceed();
     }
 
@@ -92,12 +65,12 @@ public sealed class ServeCommandTests : IDisposable
     public async Task Two_qemu_img_clients_read_the_export_at_once()
     {
         var (disk, _) = BackedUpDisk();
-        int port = FreePort();
+        int port = CliNbdServer.FreePort();
         using var server = _ws.Cli.Start("serve", "nbd", "latest", "--listen", $"127.0.0.1:{port}", "--json");
-        WaitUntilListening(server, port);
+        CliNbdServer.WaitUntilListening(server, port);
         var compares = Enumerable.Range(0, 2).Select(_ => Task.Run(() => Qemu.Identical(disk, "raw", $"nbd://127.0.0.1:{port}", "raw"))).ToArray();
         Assert.All(await Task.WhenAll(compares), Assert.True);
-        Terminate(server);
+        CliNbdServer.Terminate(server);
         var result = (await server.WaitAsync(TimeSpan.FromSeconds(30))).ShouldSucceed();
         var listening = result.JsonObjects.First();
         Assert.Equal("listening", (string)listening["message_type"]!);
@@ -113,7 +86,7 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Contains("--cache-size 'lots' is not a size", _ws.Cli.Run("serve", "nbd", id, "--cache-size", "lots").ShouldExitWith(1).StdErr);
         Assert.Contains("--overlay needs --writable", _ws.Cli.Run("serve", "nbd", id, "--overlay", _ws.PathOf("o")).ShouldExitWith(1).StdErr);
         File.WriteAllText(_ws.PathOf("taken"), "someone's writes");
-        Assert.Contains("already exists", _ws.Cli.Run("serve", "nbd", id, "--writable", "--overlay", _ws.PathOf("taken"), "--listen", $"127.0.0.1:{FreePort()}").ShouldExitWith(1).StdErr);
+        Assert.Contains("already exists", _ws.Cli.Run("serve", "nbd", id, "--writable", "--overlay", _ws.PathOf("taken"), "--listen", $"127.0.0.1:{CliNbdServer.FreePort()}").ShouldExitWith(1).StdErr);
         Assert.Equal("someone's writes", File.ReadAllText(_ws.PathOf("taken")));
         _ws.Tree("src").File("a.txt", "x");
         var fileSnap = (string)_ws.Backup(_ws.PathOf("src"))["snapshot_id"]!;
@@ -124,10 +97,10 @@ public sealed class ServeCommandTests : IDisposable
     public async Task Live_restore_serves_the_target_at_once_and_ends_a_byte_exact_restore_plus_the_clients_writes()
     {
         var (disk, id) = BackedUpDisk();
-        int port = FreePort();
+        int port = CliNbdServer.FreePort();
         var target = _ws.PathOf("live.raw");
         using var server = _ws.Cli.Start("image", "restore", id, "--target", target, "--live", "--serve-nbd", $"127.0.0.1:{port}");
-        WaitUntilListening(server, port);
+        CliNbdServer.WaitUntilListening(server, port);
         var url = $"nbd://127.0.0.1:{port}";
         Qemu.Run("qemu-io", "-f", "raw", "-c", $"write -P 0x61 {9 * MiB + 10} 5000", url);
         Qemu.Run("qemu-io", "-r", "-f", "raw", "-c", $"read -P 0x61 {9 * MiB + 10} 5000", url);
@@ -141,7 +114,7 @@ public sealed class ServeCommandTests : IDisposable
             await Task.Delay(100);
         }
         Assert.False(server.HasExited);
-        Terminate(server);
+        CliNbdServer.Terminate(server);
         var result = (await server.WaitAsync(TimeSpan.FromSeconds(30))).ShouldSucceed();
         Assert.Contains("restore complete", result.StdOut);
         Assert.Equal(expected, File.ReadAllBytes(target));
