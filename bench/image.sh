@@ -2,7 +2,7 @@
 # bench/image.sh — disk-image backup and restore with changed-block tracking, in the spirit of the
 # Avamar paper: an ext4 image of at least 2 GiB, a 2% scattered change, then a 5% change.
 #
-# Usage: bench/image.sh [--image RAW] [--block-size 64K] [--no-restic] [--dir DIR] [--keep]
+# Usage: bench/image.sh [--image RAW] [--block-size 64K] [--no-restic] [--warm] [--dir DIR] [--keep]
 #
 #   initial backup; after each change: strata incremental with CBT (qemu dirty bitmap on a qcow2
 #   copy), strata incremental reading the whole raw image, restic on the raw image file; then
@@ -10,6 +10,8 @@
 #   oldest point onto the disk (which has drifted by a further 1% since the last backup), with
 #   the target's bitmap (CBT) and by hashing a raw target. Every restore is checked with
 #   qemu-img compare. Prints a Markdown table of times, bytes and ratios.
+#   Every timed command starts with a cold page cache (as when a disk is read from storage, where
+#   Avamar's figures come from); --warm keeps the cache (then a full read of a raw file only hashes).
 #
 # The image defaults to the shared dataset's disk.img ($BENCH_DATA/pristine/disk.img, a 2 GiB
 # ext4 image about half full, see ../shared/bench); without it, one is built with mkfs.ext4 -d /usr.
@@ -23,14 +25,16 @@ DIR=/tmp/strata-image-bench
 BLOCK=64K
 RESTIC=1
 KEEP=0
+COLD=1
 while (( $# )); do
   case $1 in
     --image) IMAGE=$2; shift ;;
     --block-size) BLOCK=$2; shift ;;
     --no-restic) RESTIC=0 ;;
+    --warm) COLD=0 ;;
     --dir) DIR=$2; shift ;;
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -50,7 +54,11 @@ qemu-img convert -f raw -O qcow2 disk.raw vm.qcow2
 qemu-img bitmap --add --enable vm.qcow2 cbt
 
 # t LABEL CMD...: runs CMD, records wall seconds in $LABEL.t and stdout in $LABEL.out
-t() { local label=$1; shift; local s=$(date +%s.%N); "$@" > "$label.out"; echo "$(date +%s.%N) - $s" | bc > "$label.t"; }
+t() {
+  local label=$1; shift
+  (( COLD )) && { sync; echo 3 > /proc/sys/vm/drop_caches; }
+  local s=$(date +%s.%N); "$@" > "$label.out"; echo "$(date +%s.%N) - $s" | bc > "$label.t"
+}
 field() { python3 -c "import json,sys; print([json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')][-1][sys.argv[2]])" "$1.out" "$2"; }
 
 # change PERCENT SEED: scattered 64 KiB writes of random data, the same on vm.qcow2 (through qemu,
