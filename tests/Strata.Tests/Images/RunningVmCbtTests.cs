@@ -113,6 +113,12 @@ public sealed class RunningVmCbtTests
             }
             Assert.Null(await session.AbandonAsync(new IOException("NBD connection reset")));
         }
+        // Undone at once, not only by the next run: the bitmap records again and holds both writes.
+        var cbt0 = (await vm.BitmapsAsync()).Single(b => b.Name == "cbt0");
+        Assert.True(cbt0.Recording);
+        Assert.Equal(2 * 65536, cbt0.Count);
+        Assert.DoesNotContain(await vm.BitmapsAsync(), b => b.Name.EndsWith(".strata-next", StringComparison.Ordinal));
+        Assert.Empty(await vm.LeftoversAsync());
 
         var next = await ws.BackupAsync(vm.Source, cbt: "cbt0", name: "vm");
         Assert.False(next.FullRead);
