@@ -10,7 +10,7 @@ packages=(libzstd1 libsodium23 attr e2fsprogs python3 tzdata)
 # strata mount (FUSE) and the tools that unpack strata dump archives
 packages+=(fuse3 libfuse3-3 tar unzip)
 packages+=(qemu-utils)   # image tests: qemu-img, qemu-io, qemu-nbd (CBT with persistent dirty bitmaps)
-packages+=(qemu-system-x86) # instant-recovery tests boot a VM (qemu-system-x86_64) from Strata's NBD exports
+packages+=(qemu-system-x86) # boot a VM from Strata's NBD exports; running-VM CBT over QMP
 packages+=(parted fdisk) # file-level restore tests: partitioned disk images (parted, sfdisk)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -10,9 +10,9 @@ internal static class ImageBackupCommand
 {
     public static Command Create()
     {
-        var source = new Argument<string>("SOURCE") { Description = "Raw image file, block device, qcow2 file, nbd://HOST:PORT/EXPORT or nbd+unix:///EXPORT?socket=PATH" };
+        var source = new Argument<string>("SOURCE") { Description = "Raw image file, block device, qcow2 file, nbd://HOST:PORT/EXPORT, nbd+unix:///EXPORT?socket=PATH, or a running VM's disk qmp:///QMP.SOCKET?node=NODE (read at one instant through QEMU's QMP monitor)" };
         var name = new Option<string?>("--name") { Description = "Name of the disk: groups its recovery points (default: the source's absolute path or address)" };
-        var cbt = new Option<string?>("--cbt") { Description = "Changed-block tracking: qemu-bitmap:NAME reads only blocks a qemu persistent dirty bitmap marks (Strata rotates it after each backup)" };
+        var cbt = new Option<string?>("--cbt") { Description = "Changed-block tracking: qemu-bitmap:NAME reads only blocks a qemu persistent dirty bitmap marks (Strata rotates it after each backup of a qcow2 file or a qmp:// VM)" };
         var blockSize = new Option<string?>("--block-size") { Description = "Block size for a new disk (power of two, 4K..4M; default 64K, or the previous snapshot's)" };
         var tag = new Option<string[]>("--tag") { Description = "Add a tag to the snapshot (repeatable, or comma-separated)" };
         var host = new Option<string?>("--host") { Description = "Host name to record (default: this machine's)" };

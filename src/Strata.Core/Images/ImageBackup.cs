@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Strata.Errors;
+using Strata.Images.Qmp;
 using Strata.Platform;
 using Strata.Locking;
 using Strata.Repository;
@@ -31,8 +32,8 @@ public sealed class ImageBackup(Repository.Repository repo, ImageBackupOptions o
         var location = ImageLocation.Parse(options.Source);
         if (location.Kind == ImageLocation.Kinds.Missing) throw new UsageException($"{options.Source} does not exist");
         var cbt = options.CbtBitmap;
-        if (cbt is not null && location.Kind is not (ImageLocation.Kinds.Qcow2 or ImageLocation.Kinds.Nbd))
-            throw new UsageException($"--cbt qemu-bitmap needs a qcow2 image or an NBD export; {options.Source} is a {location.KindName} image (without --cbt, Strata reads it whole and stores only changed blocks)");
+        if (cbt is not null && location.Kind is not (ImageLocation.Kinds.Qcow2 or ImageLocation.Kinds.Nbd or ImageLocation.Kinds.Qmp))
+            throw new UsageException($"--cbt qemu-bitmap needs a qcow2 image, a running VM (qmp://) or an NBD export; {options.Source} is a {location.KindName} image (without --cbt, Strata reads it whole and stores only changed blocks)");
         if (options.BlockSize is { } requested) BlockMap.ValidateBlockSize(requested);
 
         // As for file backups (FORMAT.md I6): the lease first, then the index and the garbage records.
@@ -45,8 +46,13 @@ public sealed class ImageBackup(Repository.Repository repo, ImageBackupOptions o
         int blockSize = options.BlockSize ?? parentMap?.BlockSize ?? BlockMap.DefaultBlockSize;
 
         QemuBitmapRotation? rotation = null;
-        QemuBitmapRotation.State? bitmapState = null;
-        if (cbt is not null && location.Kind == ImageLocation.Kinds.Qcow2)
+        CbtBitmapState? bitmapState = null;
+        await using var vm = location.Vm is null ? null : await QmpBackupSession.OpenAsync(location.Vm, cbt, ct).ConfigureAwait(false);
+        if (vm is not null)
+        {
+            bitmapState = vm.BitmapState;
+        }
+        else if (cbt is not null && location.Kind == ImageLocation.Kinds.Qcow2)
         {
             rotation = new QemuBitmapRotation(location.Path!, cbt);
             bitmapState = await rotation.PrepareAsync(ct).ConfigureAwait(false);
@@ -58,7 +64,8 @@ public sealed class ImageBackup(Repository.Repository repo, ImageBackupOptions o
         try
         {
             string? exportBitmap = cbt is not null && (bitmapState is null || bitmapState.Usable) ? cbt : null;
-            await using (var device = await location.OpenAsync(writable: false, exportBitmap is null ? [] : [exportBitmap], ct).ConfigureAwait(false))
+            await using (var device = vm is not null ? await vm.ExportAsync(ct).ConfigureAwait(false)
+                : await location.OpenAsync(writable: false, exportBitmap is null ? [] : [exportBitmap], ct).ConfigureAwait(false))
             {
                 long size = device.Size;
                 var map = new BlockMap(size, blockSize);
@@ -143,18 +150,21 @@ public sealed class ImageBackup(Repository.Repository repo, ImageBackupOptions o
                 }
             }
         }
-        catch
+        catch (Exception e)
         {
             if (rotation is not null) await rotation.AbandonAsync().ConfigureAwait(false);
+            if (vm is not null && await vm.AbandonAsync(e).ConfigureAwait(false) is { } explained) throw explained;
             throw;
         }
-        // qemu-nbd has stopped (the device is disposed), so qemu-img can take the image's lock.
+        // qemu-nbd has stopped (the device is disposed), so qemu-img can take the image's lock;
+        // QEMU's export of a running VM is gone, so its bitmaps are no longer busy.
         if (rotation is not null) await rotation.CommitAsync(snapshot.Id, ct).ConfigureAwait(false);
+        if (vm is not null && await vm.CommitAsync(snapshot.Id, ct).ConfigureAwait(false) is { } notRotated) Note(notRotated);
         return new ImageBackupResult(snapshot, snapshot.Image!.Size, bytesRead, bytesChanged, dataAdded, fullRead, clock.Elapsed, _notes);
     }
 
     /// <summary>Null when the dirty bitmap can stand in for reading the image; otherwise why not.</summary>
-    private static string? WhyNotCbt(string? cbt, QemuBitmapRotation.State? state, IBlockDevice device, Snapshot? parent, BlockMap? parentMap, long size, int blockSize)
+    private static string? WhyNotCbt(string? cbt, CbtBitmapState? state, IBlockDevice device, Snapshot? parent, BlockMap? parentMap, long size, int blockSize)
     {
         if (cbt is null) return "no changed-block tracking was asked for";
         if (state is { Usable: false }) return state.Reason;

@@ -4,14 +4,15 @@ using Strata.Platform;
 
 namespace Strata.Images;
 
-/// <summary>What a SOURCE or --target argument names: an NBD export, a block device, a qcow2 file, a raw file (or nothing yet).</summary>
-public sealed record ImageLocation(ImageLocation.Kinds Kind, string Text, string? Path, NbdAddress? Address)
+/// <summary>What a SOURCE or --target argument names: an NBD export, a running VM's disk (QMP), a block device, a qcow2 file, a raw file (or nothing yet).</summary>
+public sealed record ImageLocation(ImageLocation.Kinds Kind, string Text, string? Path, NbdAddress? Address, Qmp.QmpSource? Vm = null)
 {
-    public enum Kinds { Nbd, Device, Qcow2, Raw, Missing }
+    public enum Kinds { Nbd, Qmp, Device, Qcow2, Raw, Missing }
 
     public string KindName => Kind switch
     {
         Kinds.Nbd => "nbd",
+        Kinds.Qmp => "qmp",
         Kinds.Device => "device",
         Kinds.Qcow2 => "qcow2",
         _ => "raw",
@@ -23,6 +24,7 @@ public sealed record ImageLocation(ImageLocation.Kinds Kind, string Text, string
     public static ImageLocation Parse(string text)
     {
         if (NbdAddress.LooksLikeNbd(text)) return new ImageLocation(Kinds.Nbd, text, null, NbdAddress.Parse(text));
+        if (Qmp.QmpSource.LooksLikeQmp(text)) return new ImageLocation(Kinds.Qmp, text, null, null, Qmp.QmpSource.Parse(text));
         var full = System.IO.Path.GetFullPath(text);
         if (!Posix.TryLStat(full, out _)) return new ImageLocation(Kinds.Missing, text, full, null);
         var info = new FileInfo(full);
@@ -43,6 +45,8 @@ public sealed record ImageLocation(ImageLocation.Kinds Kind, string Text, string
         Kinds.Nbd => await NbdBlockDevice.ConnectAsync(Address!, dirtyBitmaps, ct).ConfigureAwait(false),
         Kinds.Qcow2 => await NbdBlockDevice.OpenWithQemuNbdAsync(Path!, "qcow2", writable, dirtyBitmaps, ct).ConfigureAwait(false),
         Kinds.Missing => throw new UsageException($"{Text} does not exist"),
+        // Only 'image backup' reads a running VM (through a point-in-time export, QmpBackupSession); writing under a running guest would corrupt it.
+        Kinds.Qmp => throw new UsageException($"{Text} is a running VM's disk: only 'strata image backup' reads it; restore into a disk the VM does not use"),
         _ => FileBlockDevice.Open(Path!, writable),
     };
 }

@@ -4,7 +4,7 @@ namespace Strata.Images;
 
 /// <summary>
 /// An NBD export as a disk: allocation from <c>base:allocation</c>, changed blocks from a
-/// <c>qemu:dirty-bitmap:NAME</c> context. Owns the qemu-nbd Strata started for it, if any, and stops it on dispose.
+/// <c>qemu:dirty-bitmap:NAME</c> context. Owns the qemu-nbd (or QEMU export) Strata started for it, if any, and stops it on dispose.
 /// </summary>
 public sealed class NbdBlockDevice : IBlockDevice
 {
@@ -12,9 +12,9 @@ public sealed class NbdBlockDevice : IBlockDevice
     private readonly NbdClient[] _all;
     private readonly SemaphoreSlim _free;
     private readonly System.Collections.Concurrent.ConcurrentBag<NbdClient> _idle;
-    private readonly QemuNbdServer? _server;
+    private readonly IAsyncDisposable? _server;
 
-    private NbdBlockDevice(NbdClient[] clients, QemuNbdServer? server, string description)
+    private NbdBlockDevice(NbdClient[] clients, IAsyncDisposable? server, string description)
     {
         _client = clients[0];
         _all = clients;
@@ -31,10 +31,11 @@ public sealed class NbdBlockDevice : IBlockDevice
     /// <summary>
     /// Connects to an export, asking for base:allocation and, when named, the dirty bitmaps.
     /// <paramref name="connections"/> &gt; 1 only for servers known to accept that many clients
-    /// (our own qemu-nbd): requests on separate connections overlap, one connection has one in flight.
+    /// (our own qemu-nbd, QEMU's export of a running VM): requests on separate connections overlap, one
+    /// connection has one in flight. <paramref name="server"/>: what serves the export for Strata alone; disposed with the device.
     /// </summary>
     public static async Task<NbdBlockDevice> ConnectAsync(NbdAddress address, IReadOnlyList<string> dirtyBitmaps, CancellationToken ct,
-        QemuNbdServer? server = null, string? description = null, int connections = 1)
+        IAsyncDisposable? server = null, string? description = null, int connections = 1)
     {
         var contexts = new List<string> { NbdMetaContexts.BaseAllocation };
         foreach (var bitmap in dirtyBitmaps) contexts.Add(NbdMetaContexts.QemuDirtyBitmapPrefix + bitmap);

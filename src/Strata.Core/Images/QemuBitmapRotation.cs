@@ -13,18 +13,13 @@ namespace Strata.Images;
 /// </summary>
 public sealed class QemuBitmapRotation(string imagePath, string bitmap)
 {
-    private const string NextSuffix = ".strata-next";
-    private const string ReceiptInfix = ".strata-at-";
     private QemuImageInfo? _seen;
 
     public string Bitmap => bitmap;
-    public string NextName => bitmap + NextSuffix;
-    public string ReceiptName(BlobId snapshot) => bitmap + ReceiptInfix + snapshot;
+    public string NextName => CbtBitmapNames.Next(bitmap);
+    public string ReceiptName(BlobId snapshot) => CbtBitmapNames.Receipt(bitmap, snapshot);
 
-    /// <summary>Whether NAME can be trusted, why not, and the snapshot its contents count from.</summary>
-    public sealed record State(bool Usable, string? Reason, BlobId? CountsFrom);
-
-    public async Task<State> PrepareAsync(CancellationToken ct)
+    public async Task<CbtBitmapState> PrepareAsync(CancellationToken ct)
     {
         var info = await QemuImg.InfoAsync(imagePath, ct).ConfigureAwait(false);
         if (info.Bitmap(NextName) is not null)
@@ -45,7 +40,7 @@ public sealed class QemuBitmapRotation(string imagePath, string bitmap)
         };
         BlobId? countsFrom = CountsFrom(info, bitmap);
         await QemuImg.AddBitmapAsync(imagePath, NextName, enabled: true, ct).ConfigureAwait(false);
-        return new State(reason is null, reason, countsFrom);
+        return new CbtBitmapState(reason is null, reason, countsFrom);
     }
 
     /// <summary>
@@ -80,12 +75,7 @@ public sealed class QemuBitmapRotation(string imagePath, string bitmap)
     }
 
     /// <summary>The snapshot a receipt in the image names, if exactly one is there.</summary>
-    public static BlobId? CountsFrom(QemuImageInfo info, string bitmap)
-    {
-        var receipts = new QemuBitmapRotation("", bitmap).Receipts(info);
-        return receipts.Count == 1 && BlobId.TryParse(receipts[0][(bitmap.Length + ReceiptInfix.Length)..], out var id) ? id : null;
-    }
+    public static BlobId? CountsFrom(QemuImageInfo info, string bitmap) => CbtBitmapNames.CountsFrom(info.Bitmaps.Select(b => b.Name), bitmap);
 
-    private List<string> Receipts(QemuImageInfo info) =>
-        info.Bitmaps.Select(b => b.Name).Where(n => n.StartsWith(bitmap + ReceiptInfix, StringComparison.Ordinal)).ToList();
+    private List<string> Receipts(QemuImageInfo info) => CbtBitmapNames.Receipts(info.Bitmaps.Select(b => b.Name), bitmap);
 }

@@ -84,7 +84,7 @@ public sealed class ImageBackupTests
     {
         await using var ws = await CreateAsync();
         var e = await Assert.ThrowsAsync<UsageException>(() => ws.BackupAsync(ws.RawDisk("d.raw", MiB), cbt: "b0"));
-        Assert.Contains("needs a qcow2 image or an NBD export", e.Message);
+        Assert.Contains("needs a qcow2 image, a running VM (qmp://) or an NBD export", e.Message);
     }
 
     [Fact]
