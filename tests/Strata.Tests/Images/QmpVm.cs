@@ -48,7 +48,18 @@ public sealed class QmpVm : IAsyncDisposable
             if (clock.Elapsed > TimeSpan.FromSeconds(60)) throw new TimeoutException("qemu-system-x86_64 did not create its QMP sockets");
             await Task.Delay(20);
         }
-        return new QmpVm(process, strataSocket, await QmpClient.ConnectAsync(testSocket, default));
+        // QEMU creates a socket's file when it binds, a moment before it listens: retry a refused connect.
+        while (true)
+        {
+            try
+            {
+                return new QmpVm(process, strataSocket, await QmpClient.ConnectAsync(testSocket, default));
+            }
+            catch (QmpConnectionException) when (!process.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(50);
+            }
+        }
     }
 
     /// <summary>Guest-like writes of a byte pattern: each (offset, length, pattern).</summary>
