@@ -118,7 +118,7 @@ internal static class ImageFiles
             {
                 ["path"] = path,
                 ["name"] = path[(path.LastIndexOf('/') + 1)..],
-                ["type"] = TypeName(n.Kind),
+                ["type"] = Node.TypeOf(n.Kind),
                 ["mode"] = n.Permissions,
                 ["uid"] = n.Uid,
                 ["gid"] = n.Gid,
@@ -135,17 +135,6 @@ internal static class ImageFiles
         var time = n.ModificationTime.ToDateTimeOffset().LocalDateTime;
         Console.Out.WriteLine($"{ModeString(n)} {n.Uid,-8} {n.Gid,-8} {n.Size,12} {time:yyyy-MM-dd HH:mm:ss} {path}{(link is null ? "" : " -> " + link)}");
     }
-
-    private static string TypeName(FileKind kind) => kind switch
-    {
-        FileKind.Directory => Node.DirType,
-        FileKind.Symlink => Node.SymlinkType,
-        FileKind.Fifo => Node.FifoType,
-        FileKind.Socket => Node.SocketType,
-        FileKind.CharDevice => Node.CharDeviceType,
-        FileKind.BlockDevice => Node.BlockDeviceType,
-        _ => Node.FileType,
-    };
 
     private static string ModeString(Ext4Inode n)
     {

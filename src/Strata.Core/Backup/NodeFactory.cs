@@ -19,7 +19,7 @@ internal sealed class NodeFactory
         var node = new Node
         {
             Name = name,
-            Type = TypeOf(st.Kind),
+            Type = Node.TypeOf(st.Kind),
             Mode = st.Permissions,
             Uid = st.Uid,
             Gid = st.Gid,
@@ -42,16 +42,4 @@ internal sealed class NodeFactory
             node.Xattrs = xattrs.Select(x => new ExtendedAttribute { Name = x.Key, Value = x.Value }).ToList();
         return node;
     }
-
-    public static string TypeOf(FileKind kind) => kind switch
-    {
-        FileKind.Regular => Node.FileType,
-        FileKind.Directory => Node.DirType,
-        FileKind.Symlink => Node.SymlinkType,
-        FileKind.Fifo => Node.FifoType,
-        FileKind.Socket => Node.SocketType,
-        FileKind.CharDevice => Node.CharDeviceType,
-        FileKind.BlockDevice => Node.BlockDeviceType,
-        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
-    };
 }

@@ -41,20 +41,8 @@ public sealed class CopyOnWriteOverlay : IDisposable
     /// <summary>Creates a new overlay file; an existing file is never overwritten (it may hold someone's writes).</summary>
     public static CopyOnWriteOverlay Create(string path, long imageSize, int blockSize, int blockCount, bool deleteOnDispose)
     {
-        FileStream file;
-        try
-        {
-            file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            throw new UsageException($"overlay file {path} already exists: give a new path, or remove it if its writes are no longer wanted");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UsageException($"cannot create overlay file {path}: {IoErrorText.Describe(e)}");
-        }
-        file.SetLength(imageSize);
+        var file = NewSparseFile.Create(path, imageSize, $"overlay file {path}",
+            $"overlay file {path} already exists: give a new path, or remove it if its writes are no longer wanted");
         return new CopyOnWriteOverlay(file, path, blockSize, blockCount, deleteOnDispose);
     }
 

@@ -38,20 +38,8 @@ public sealed class LiveRestoreExport : NbdExport
     /// <summary>Creates the target file (never an existing one) for the recovery point read by <paramref name="reader"/>.</summary>
     public static LiveRestoreExport Create(string name, SnapshotImageReader reader, string targetPath)
     {
-        FileStream file;
-        try
-        {
-            file = new FileStream(targetPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0);
-        }
-        catch (IOException) when (File.Exists(targetPath))
-        {
-            throw new UsageException($"{targetPath} already exists: a live restore writes a new file (remove it, or use --incremental without --live)");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UsageException($"cannot create {targetPath}: {IoErrorText.Describe(e)}");
-        }
-        file.SetLength(reader.Size);
+        var file = NewSparseFile.Create(targetPath, reader.Size, targetPath,
+            $"{targetPath} already exists: a live restore writes a new file (remove it, or use --incremental without --live)");
         return new LiveRestoreExport(name, reader, file);
     }
 

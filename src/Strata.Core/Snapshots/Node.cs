@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Strata.Platform;
 using Strata.Repository;
 
 namespace Strata.Snapshots;
@@ -11,6 +12,19 @@ public sealed class Node
 {
     public const string FileType = "file", DirType = "dir", SymlinkType = "symlink", FifoType = "fifo",
         SocketType = "socket", CharDeviceType = "chardev", BlockDeviceType = "blockdev";
+
+    /// <summary>The <see cref="Type"/> of a file of this kind.</summary>
+    public static string TypeOf(FileKind kind) => kind switch
+    {
+        FileKind.Regular => FileType,
+        FileKind.Directory => DirType,
+        FileKind.Symlink => SymlinkType,
+        FileKind.Fifo => FifoType,
+        FileKind.Socket => SocketType,
+        FileKind.CharDevice => CharDeviceType,
+        FileKind.BlockDevice => BlockDeviceType,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
 
     [JsonPropertyName("name")] public string Name { get; set; } = "";
     [JsonPropertyName("type")] public string Type { get; set; } = FileType;

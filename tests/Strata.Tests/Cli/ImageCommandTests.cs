@@ -14,14 +14,7 @@ public sealed class ImageCommandTests : IDisposable
 
     public void Dispose() => _ws.Dispose();
 
-    private string Disk(string name, long size, params (long Offset, byte[] Data)[] writes)
-    {
-        var path = _ws.PathOf(name);
-        using var f = new FileStream(path, FileMode.Create);
-        f.SetLength(size);
-        foreach (var (offset, data) in writes) { f.Position = offset; f.Write(data); }
-        return path;
-    }
+    private string Disk(string name, long size, params (long Offset, byte[] Data)[] writes) => RawDisks.Create(_ws.PathOf(name), size, writes);
 
     [Fact]
     public void Backup_and_restore_print_the_json_summaries_the_issue_names()

@@ -48,16 +48,7 @@ public sealed class ImageWorkspace : IAsyncDisposable
     }
 
     /// <summary>A sparse raw file of <paramref name="size"/> bytes with the given writes.</summary>
-    public string RawDisk(string name, long size, params (long Offset, byte[] Data)[] writes)
-    {
-        var path = PathOf(name);
-        using (var f = new FileStream(path, FileMode.Create))
-        {
-            f.SetLength(size);
-            foreach (var (offset, data) in writes) { f.Position = offset; f.Write(data); }
-        }
-        return path;
-    }
+    public string RawDisk(string name, long size, params (long Offset, byte[] Data)[] writes) => RawDisks.Create(PathOf(name), size, writes);
 
     public static void WriteAt(string path, long offset, byte[] data)
     {

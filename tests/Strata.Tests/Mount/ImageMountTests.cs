@@ -11,14 +11,7 @@ public sealed class ImageMountTests : IDisposable
 
     public void Dispose() => _ws.Dispose();
 
-    private string Disk(string name, long size, params (long Offset, byte[] Data)[] writes)
-    {
-        var path = _ws.PathOf(name);
-        using var f = new FileStream(path, FileMode.Create);
-        f.SetLength(size);
-        foreach (var (offset, data) in writes) { f.Position = offset; f.Write(data); }
-        return path;
-    }
+    private string Disk(string name, long size, params (long Offset, byte[] Data)[] writes) => RawDisks.Create(_ws.PathOf(name), size, writes);
 
     [FuseFact]
     public void An_image_snapshot_is_a_file_with_the_disks_bytes_at_every_offset()
