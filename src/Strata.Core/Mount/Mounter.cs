@@ -17,8 +17,7 @@ public static class Mounter
         // libfuse's threads and the read-ahead block on repository reads whose completions run on the
         // thread pool; with the default minimum (one thread per core) those completions queue behind
         // blocked threads and the pool adds threads only slowly, so reads stall.
-        ThreadPool.GetMinThreads(out int workers, out int completions);
-        ThreadPool.SetMinThreads(Math.Max(workers, 64), completions);
+        ThreadPoolHeadroom.Ensure(64);
         var snapshots = await repo.ListSnapshotsAsync(ct).ConfigureAwait(false);
         var fileSystem = new RepositoryFileSystem(repo, snapshots, options, warn);
         var fuseOptions = new List<string> { "ro", "default_permissions", "fsname=strata", "subtype=strata", "kernel_cache" };

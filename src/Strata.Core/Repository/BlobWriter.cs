@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using Strata.Errors;
+using Strata.Platform;
 using Strata.Storage;
 
 namespace Strata.Repository;
@@ -37,6 +38,8 @@ public sealed class BlobWriter : IAsyncDisposable
     public BlobWriter(Repository repo)
     {
         _repo = repo;
+        // Producers block in StartUpload while the uploads that release them need pool threads.
+        ThreadPoolHeadroom.Ensure(MaxUploadsInFlight + 4 * Environment.ProcessorCount + 4);
         _sealBuffers = new BufferPool(Envelope.MaxSealedLength(repo.Config.Chunker.MaxSize), maxKept: Environment.ProcessorCount * 2);
     }
 
