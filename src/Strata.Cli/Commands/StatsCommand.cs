@@ -31,7 +31,7 @@ internal static class StatsCommand
                 {
                     // A disk image counts as one file of its non-zero blocks; its block map is metadata like trees.
                     var root = await Images.BlockMapStore.LoadRootAsync(repo, s.Tree, ct);
-                    var map = await Images.BlockMapStore.LoadAsync(repo, s.Tree, ct);
+                    var map = await Images.BlockMapStore.LoadAsync(repo, root, ct);
                     trees.Add(s.Tree);
                     foreach (var segment in root.Segments) trees.Add(segment);
                     foreach (var (_, block) in map.Blocks.DataBlocks()) referenced.Add(block);

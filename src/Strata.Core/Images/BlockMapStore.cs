@@ -44,9 +44,12 @@ public static class BlockMapStore
     public static async Task<BlockMapFormat.Root> LoadRootAsync(Repository.Repository repo, BlobId rootId, CancellationToken ct = default) =>
         BlockMapFormat.DecodeRoot(await repo.ReadBlobAsync(rootId, ct).ConfigureAwait(false), $"block map {rootId.ToShortString()}");
 
-    public static async Task<BlockMap> LoadAsync(Repository.Repository repo, BlobId rootId, CancellationToken ct = default)
+    public static async Task<BlockMap> LoadAsync(Repository.Repository repo, BlobId rootId, CancellationToken ct = default) =>
+        await LoadAsync(repo, await LoadRootAsync(repo, rootId, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+
+    /// <summary>Loads the map of a root the caller has already read (and needs itself, e.g. for its segment ids).</summary>
+    public static async Task<BlockMap> LoadAsync(Repository.Repository repo, BlockMapFormat.Root root, CancellationToken ct = default)
     {
-        var root = await LoadRootAsync(repo, rootId, ct).ConfigureAwait(false);
         var map = new BlockMap(root.ImageSize, root.BlockSize);
         // The empty regions of a disk share one all-zero segment blob: read it once, not once per region.
         var zeroSegments = new ConcurrentDictionary<BlobId, byte>();

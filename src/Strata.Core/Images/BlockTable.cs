@@ -80,12 +80,7 @@ public sealed class BlockTable : IEnumerable<BlobId>
     public void LoadSegment(int s, ReadOnlySpan<BlobId> ids, BlobId storedId)
     {
         if (ids.Length != SegmentLength(s)) throw new ArgumentException($"segment {s} has {SegmentLength(s)} blocks, got {ids.Length}");
-        BlobId[]? segment = null;
-        if (ids.ContainsAnyExcept(default(BlobId)))
-        {
-            segment = new BlobId[ids.Length];
-            ids.CopyTo(segment);
-        }
+        var segment = CopyUnlessZero(ids, ids.Length);
         lock (_lock)
         {
             _segments[s] = segment;
@@ -131,13 +126,7 @@ public sealed class BlockTable : IEnumerable<BlobId>
                 {
                     // The image grew or shrank inside this segment: copy what overlaps.
                     var source = other.Segment(s);
-                    source = source[..Math.Min(length, source.Length)];
-                    BlobId[]? segment = null;
-                    if (source.ContainsAnyExcept(default(BlobId)))
-                    {
-                        segment = new BlobId[length];
-                        source.CopyTo(segment);
-                    }
+                    var segment = CopyUnlessZero(source[..Math.Min(length, source.Length)], length);
                     (_segments[s], _owned[s], _storedIds[s]) = (segment, segment is not null, null);
                 }
             }
@@ -167,6 +156,15 @@ public sealed class BlockTable : IEnumerable<BlobId>
             for (int i = 0; i < length; i++)
                 if (!segment[i].IsZero) yield return (s * PerSegment + i, segment[i]);
         }
+    }
+
+    /// <summary>A new segment array of <paramref name="length"/> starting with <paramref name="ids"/>; null when they are all zero blocks.</summary>
+    private static BlobId[]? CopyUnlessZero(ReadOnlySpan<BlobId> ids, int length)
+    {
+        if (!ids.ContainsAnyExcept(default(BlobId))) return null;
+        var segment = new BlobId[length];
+        ids.CopyTo(segment);
+        return segment;
     }
 
     private BlobId[] Own(int s)

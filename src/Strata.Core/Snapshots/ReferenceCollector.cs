@@ -48,8 +48,8 @@ public static class ReferenceCollector
     {
         if (!used.Add(snapshot.Tree)) return;
         if (snapshot.Image?.Changes is { } changes) used.Add(changes);
-        var map = await Images.BlockMapStore.LoadAsync(repo, snapshot.Tree, ct).ConfigureAwait(false);
         var root = await Images.BlockMapStore.LoadRootAsync(repo, snapshot.Tree, ct).ConfigureAwait(false);
+        var map = await Images.BlockMapStore.LoadAsync(repo, root, ct).ConfigureAwait(false);
         used.UnionWith(root.Segments);
         foreach (var (_, block) in map.Blocks.DataBlocks()) used.Add(block);
     }

@@ -98,10 +98,7 @@ public sealed class RunningVmCbtTests
         await using var ws = await CreateAsync();
         var (disk, expected) = NewDisk(ws);
         await using var vm = await QmpVm.StartAsync(disk);
-        await vm.AddBitmapAsync("cbt0");
-        await WriteAsync(vm, expected, (0, 8 * MiB, 0x11));
-        await ws.BackupAsync(vm.Source, cbt: "cbt0", name: "vm");
-        await WriteAsync(vm, expected, (2 * MiB, 65536, 0x22));
+        await BackUpOnceThenWriteAgainAsync(ws, vm, expected);
 
         // A backup whose reading breaks off midway (the NBD connection dies), while the guest writes elsewhere.
         await using (var session = await QmpBackupSession.OpenAsync(QmpSource.Parse(vm.Source), "cbt0", default))
@@ -132,10 +129,7 @@ public sealed class RunningVmCbtTests
         await using var ws = await CreateAsync();
         var (disk, expected) = NewDisk(ws);
         await using var vm = await QmpVm.StartAsync(disk);
-        await vm.AddBitmapAsync("cbt0");
-        await WriteAsync(vm, expected, (0, 8 * MiB, 0x11));
-        await ws.BackupAsync(vm.Source, cbt: "cbt0", name: "vm");
-        await WriteAsync(vm, expected, (2 * MiB, 65536, 0x22));
+        await BackUpOnceThenWriteAgainAsync(ws, vm, expected);
 
         // As if Strata were killed while reading: no teardown, no undo, just the QMP connection closing.
         var session = await QmpBackupSession.OpenAsync(QmpSource.Parse(vm.Source), "cbt0", default);
@@ -243,6 +237,15 @@ public sealed class RunningVmCbtTests
         var disk = ws.PathOf($"vm-{Guid.NewGuid():N}.qcow2");
         Qemu.CreateQcow2(disk, DiskSize);
         return (disk, ws.RawDisk($"expected-{Guid.NewGuid():N}.raw", DiskSize));
+    }
+
+    /// <summary>Bitmap cbt0 added, 8 MiB written and backed up with it, then 64 KiB more written at 2 MiB.</summary>
+    private static async Task BackUpOnceThenWriteAgainAsync(ImageWorkspace ws, QmpVm vm, string expected)
+    {
+        await vm.AddBitmapAsync("cbt0");
+        await WriteAsync(vm, expected, (0, 8 * MiB, 0x11));
+        await ws.BackupAsync(vm.Source, cbt: "cbt0", name: "vm");
+        await WriteAsync(vm, expected, (2 * MiB, 65536, 0x22));
     }
 
     /// <summary>Writes through the VM and the same bytes into the raw file that models the disk.</summary>
