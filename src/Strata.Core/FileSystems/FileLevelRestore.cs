@@ -218,11 +218,12 @@ public sealed class FileLevelRestore
         using SafeFileHandle handle = Posix.CreateExclusive(targetPath, 0x180);
         try
         {
-            await _fs.ReadContentAsync(inode, async (offset, data, token) =>
+            await _fs.ReadContentAsync(inode, (offset, data, token) =>
             {
-                var (written, _) = await SparseWriter.WriteAsync(handle, data, offset, token).ConfigureAwait(false);
+                var (written, _) = SparseWriter.Write(handle, data.Span, offset);
                 _bytes += written;
                 OnBytesWritten?.Invoke(data.Length);
+                return ValueTask.CompletedTask;
             }, ct).ConfigureAwait(false);
             RandomAccess.SetLength(handle, inode.Size);
             if (_isRoot) Posix.FChown(handle, inode.Uid, inode.Gid, targetPath);

@@ -51,7 +51,13 @@ public readonly struct BlobId : IEquatable<BlobId>, IComparable<BlobId>
     public static bool TryParse(string? hex, out BlobId id)
     {
         id = default;
-        if (hex is null || hex.Length != Size * 2) return false;
+        return hex is not null && TryParse(hex.AsSpan(), out id);
+    }
+
+    public static bool TryParse(ReadOnlySpan<char> hex, out BlobId id)
+    {
+        id = default;
+        if (hex.Length != Size * 2) return false;
         Span<byte> bytes = stackalloc byte[Size];
         if (Convert.FromHexString(hex, bytes, out _, out var written) != System.Buffers.OperationStatus.Done || written != Size) return false;
         id = new BlobId(bytes);

@@ -14,6 +14,8 @@ public sealed class MasterIndex
 {
     private readonly ConcurrentDictionary<BlobId, BlobLocation> _blobs = new();
     private readonly List<BlobId> _packs = new();
+    // Storage names of the packs, made once per pack: a restore reads tens of thousands of blobs.
+    private readonly List<string> _packNames = new();
     private readonly Dictionary<BlobId, int> _packNumbers = new();
     private readonly HashSet<string> _loadedFiles = new();
     private readonly HashSet<BlobId> _condemnedPacks = new();
@@ -69,6 +71,9 @@ public sealed class MasterIndex
 
     public BlobId PackOf(in BlobLocation location) { lock (_packLock) return _packs[location.PackNumber]; }
 
+    /// <summary>The storage name of the pack that holds the blob (<see cref="Layout.Pack"/>).</summary>
+    public string PackNameOf(in BlobLocation location) { lock (_packLock) return _packNames[location.PackNumber]; }
+
     public IReadOnlyList<BlobId> Packs { get { lock (_packLock) return _packs.ToArray(); } }
 
     public IEnumerable<KeyValuePair<BlobId, BlobLocation>> Blobs => _blobs;
@@ -94,6 +99,7 @@ public sealed class MasterIndex
             {
                 number = _packs.Count;
                 _packs.Add(pack);
+                _packNames.Add(Layout.Pack(pack));
                 _packNumbers.Add(pack, number);
             }
             condemned = _condemnedPacks.Contains(pack);

@@ -191,12 +191,11 @@ public sealed class Repository : IDisposable
     /// sealed bytes in <paramref name="sealedBuffer"/> (at least its stored length); returns the plaintext length.
     /// For hot paths that reuse buffers: nothing is allocated per blob.
     /// </summary>
-    public async Task<int> ReadBlobAsync(BlobId id, byte[] sealedBuffer, Memory<byte> destination, CancellationToken ct = default)
+    public async ValueTask<int> ReadBlobAsync(BlobId id, byte[] sealedBuffer, Memory<byte> destination, CancellationToken ct = default)
     {
         if (!Index.TryGet(id, out _)) await ReloadIndexForUnknownBlobAsync(ct).ConfigureAwait(false);
         var location = Locate(id);
-        var pack = Index.PackOf(location);
-        var packName = Layout.Pack(pack);
+        var packName = Index.PackNameOf(location);
         var stored = sealedBuffer.AsMemory(0, (int)location.Length);
         try
         {
@@ -205,7 +204,7 @@ public sealed class Repository : IDisposable
         catch (ObjectNotFoundException)
         {
             // A prune that ran after our index was loaded may have moved the blob to another pack.
-            if (!await ReloadIndexWithoutAsync(pack, id, ct).ConfigureAwait(false)) throw;
+            if (!await ReloadIndexWithoutAsync(Index.PackOf(location), id, ct).ConfigureAwait(false)) throw;
             return await ReadBlobAsync(id, sealedBuffer, destination, ct).ConfigureAwait(false);
         }
         OpenBlob(id, stored.Span, destination.Span[..(int)location.RawLength], packName);

@@ -69,12 +69,12 @@ internal static class DeltaFileWriter
                         RandomAccess.Read(source, data, existing.Offset);
                         if (repo.Key.ComputeBlobId(data) == id)
                         {
-                            addWritten((await SparseWriter.WriteAsync(output, data, at, ct).ConfigureAwait(false)).Written);
+                            addWritten(SparseWriter.Write(output, data, at).Written);
                             continue;
                         }
                     }
                     using var blob = await fetcher.FetchAsync(id, ct).ConfigureAwait(false);
-                    addWritten((await SparseWriter.WriteAsync(output, blob.Data, at, ct).ConfigureAwait(false)).Written);
+                    addWritten(SparseWriter.Write(output, blob.Data.Span, at).Written);
                 }
                 RandomAccess.SetLength(output, offset);
             }

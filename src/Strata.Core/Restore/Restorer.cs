@@ -121,10 +121,9 @@ public sealed class Restorer
         foreach (var node in tree.Nodes)
         {
             ct.ThrowIfCancellationRequested();
-            var snapshotDir = directory.Path[_targetLength..];
             if (!SafeName.IsSafe(node.Name))
             {
-                AddError($"{snapshotDir}/{node.Name.Replace("\0", "\\0")}: unsafe name in the snapshot, skipped");
+                AddError($"{directory.Path[_targetLength..]}/{node.Name.Replace("\0", "\\0")}: unsafe name in the snapshot, skipped");
                 continue;
             }
             var entry = new RestoreEntry(directory.Path + "/" + node.Name, node, _targetLength);
@@ -277,7 +276,7 @@ public sealed class Restorer
             int zeros = _fetcher.ZeroLength(id);
             if (zeros >= 0) { offset += zeros; continue; }
             using var blob = await _fetcher.FetchAsync(id, ct).ConfigureAwait(false);
-            var (written, lastEnd) = await SparseWriter.WriteAsync(handle, blob.Data, offset, ct).ConfigureAwait(false);
+            var (written, lastEnd) = SparseWriter.Write(handle, blob.Data.Span, offset);
             Interlocked.Add(ref _bytesWritten, written);
             if (lastEnd >= 0) end = lastEnd;
             offset += blob.Length;

@@ -15,7 +15,9 @@ internal static class SparseWriter
     /// Writes <paramref name="data"/> at <paramref name="offset"/>; returns the bytes actually written
     /// and the file offset where the last write ended (-1 when nothing was written).
     /// </summary>
-    public static async ValueTask<(long Written, long End)> WriteAsync(SafeFileHandle handle, ReadOnlyMemory<byte> data, long offset, CancellationToken ct)
+    /// Synchronous on purpose: on Linux an async file write is the same blocking pwrite on a pool thread,
+    /// plus two thread switches per write; restores already write from several workers.
+    public static (long Written, long End) Write(SafeFileHandle handle, ReadOnlySpan<byte> data, long offset)
     {
         long written = 0, end = -1;
         int position = 0;
@@ -23,7 +25,7 @@ internal static class SparseWriter
         {
             // Block boundaries are aligned to the file, not to the chunk, so holes line up with file-system blocks.
             int blockEnd = (int)Math.Min(data.Length, position + (BlockSize - (offset + position) % BlockSize));
-            if (data.Span[position..blockEnd].IndexOfAnyExcept((byte)0) < 0)
+            if (data[position..blockEnd].IndexOfAnyExcept((byte)0) < 0)
             {
                 position = blockEnd;
                 continue;
@@ -33,10 +35,10 @@ internal static class SparseWriter
             while (position < data.Length)
             {
                 int next = Math.Min(data.Length, position + BlockSize);
-                if (data.Span[position..next].IndexOfAnyExcept((byte)0) < 0) break;
+                if (data[position..next].IndexOfAnyExcept((byte)0) < 0) break;
                 position = next;
             }
-            await RandomAccess.WriteAsync(handle, data[runStart..position], offset + runStart, ct).ConfigureAwait(false);
+            RandomAccess.Write(handle, data[runStart..position], offset + runStart);
             written += position - runStart;
             end = offset + position;
         }

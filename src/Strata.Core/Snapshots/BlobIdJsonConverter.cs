@@ -9,9 +9,18 @@ public sealed class BlobIdJsonConverter : JsonConverter<BlobId>
 {
     public override BlobId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        var text = reader.GetString();
-        if (!BlobId.TryParse(text, out var id)) throw new JsonException($"'{text}' is not a 64-digit hex id");
-        return id;
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            // Copied to the stack, not made a string: a tree holds an id per chunk of every file.
+            Span<char> hex = stackalloc char[BlobId.Size * 2];
+            if (!reader.ValueIsEscaped && !reader.HasValueSequence && reader.ValueSpan.Length == hex.Length)
+            {
+                int length = reader.CopyString(hex);
+                if (BlobId.TryParse(hex[..length], out var id)) return id;
+            }
+            else if (BlobId.TryParse(reader.GetString(), out var id)) return id;
+        }
+        throw new JsonException($"'{(reader.TokenType == JsonTokenType.String ? reader.GetString() : reader.TokenType.ToString())}' is not a 64-digit hex id");
     }
 
     public override void Write(Utf8JsonWriter writer, BlobId value, JsonSerializerOptions options)

@@ -27,12 +27,12 @@ public sealed class Node
     };
 
     [JsonPropertyName("name")] public string Name { get; set; } = "";
-    [JsonPropertyName("type")] public string Type { get; set; } = FileType;
+    [JsonPropertyName("type"), JsonConverter(typeof(RepeatedStringJsonConverter))] public string Type { get; set; } = FileType;
     [JsonPropertyName("mode")] public uint Mode { get; set; }
     [JsonPropertyName("uid")] public uint Uid { get; set; }
     [JsonPropertyName("gid")] public uint Gid { get; set; }
-    [JsonPropertyName("user"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? User { get; set; }
-    [JsonPropertyName("group"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Group { get; set; }
+    [JsonPropertyName("user"), JsonConverter(typeof(RepeatedStringJsonConverter)), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? User { get; set; }
+    [JsonPropertyName("group"), JsonConverter(typeof(RepeatedStringJsonConverter)), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Group { get; set; }
     [JsonPropertyName("mtime_ns")] public long MtimeNs { get; set; }
     /// <summary>0 when not recorded (the default); a restore then sets the access time to the mtime.</summary>
     [JsonPropertyName("atime_ns"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long AtimeNs { get; set; }

@@ -28,6 +28,7 @@ public class MasterIndexTests
             Assert.True(index.Contains(e.Id));
             Assert.True(index.TryGet(e.Id, out var location));
             Assert.Equal(pack, index.PackOf(location));
+            Assert.Equal(Layout.Pack(pack), index.PackNameOf(location));
             Assert.Equal((e.Offset, e.Length, e.RawLength, e.Type), (location.Offset, location.Length, location.RawLength, location.Type));
         }
         Assert.Equal(3, index.BlobCount);

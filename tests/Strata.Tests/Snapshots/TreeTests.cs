@@ -237,4 +237,36 @@ public class TreeTests
 
         Assert.IsType<CorruptDataException>(e);
     }
+
+    [Fact]
+    public void Repeated_types_users_and_groups_are_read_as_one_shared_string()
+    {
+        var tree = new Tree { Nodes = [FileNode("a"), FileNode("b")] };
+
+        var read = Tree.Deserialize(tree.Serialize(), "tree");
+
+        Assert.Same(read.Nodes[0].Type, read.Nodes[1].Type);
+        Assert.Same(read.Nodes[0].User, read.Nodes[1].User);
+        Assert.Same(read.Nodes[0].Group, read.Nodes[1].Group);
+        Assert.Equal("alice", read.Nodes[1].User);
+    }
+
+    [Fact]
+    public void Long_user_names_and_json_escapes_read_as_written()
+    {
+        var id = RandomId();
+        var hex = id.ToString();
+        // Any JSON writer may escape characters; "\u0066" is "f" and "\u0030" is "0".
+        var escapedHex = "\\u00" + ((int)hex[0]).ToString("x2") + hex[1..];
+        var longUser = new string('u', 200);
+        var json = $"{{\"nodes\": [{{\"name\": \"x\", \"type\": \"\\u0066ile\", \"user\": \"{longUser}\", \"group\": \"gr\\u006fup\", \"content\": [\"{escapedHex}\"]}}]}}";
+
+        var node = Tree.Deserialize(Encoding.UTF8.GetBytes(json), "tree").Nodes[0];
+
+        Assert.Equal(Node.FileType, node.Type);
+        Assert.True(node.IsFile);
+        Assert.Equal(longUser, node.User);
+        Assert.Equal("group", node.Group);
+        Assert.Equal([id], node.Content);
+    }
 }
