@@ -88,23 +88,34 @@ public sealed class FileBlockDevice : IBlockDevice
         return Task.FromResult(extents);
     }
 
-    public async Task ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
+    // Reads and writes are synchronous on the caller's thread: on Linux an async file read or write
+    // is the same blocking call on a pool thread plus two thread switches, and a full image restore
+    // writes one block at a time from several workers.
+    public Task ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
     {
-        int done = 0;
-        while (done < buffer.Length)
+        if (ct.IsCancellationRequested) return Task.FromCanceled(ct);
+        try
         {
-            int n;
-            try { n = await RandomAccess.ReadAsync(_handle, buffer[done..], offset + done, ct).ConfigureAwait(false); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw Failure(e); }
-            if (n == 0) throw new StrataException($"{Description} ended at {offset + done} bytes while reading (it shrank during the backup?)");
-            done += n;
+            int done = 0;
+            while (done < buffer.Length)
+            {
+                int n;
+                try { n = RandomAccess.Read(_handle, buffer.Span[done..], offset + done); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw Failure(e); }
+                if (n == 0) throw new StrataException($"{Description} ended at {offset + done} bytes while reading (it shrank during the backup?)");
+                done += n;
+            }
+            return Task.CompletedTask;
         }
+        catch (Exception e) { return Task.FromException(e); }
     }
 
-    public async Task WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken ct)
+    public Task WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
-        try { await RandomAccess.WriteAsync(_handle, data, offset, ct).ConfigureAwait(false); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw Failure(e); }
+        if (ct.IsCancellationRequested) return Task.FromCanceled(ct);
+        try { RandomAccess.Write(_handle, data.Span, offset); return Task.CompletedTask; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Task.FromException(Failure(e)); }
+        catch (Exception e) { return Task.FromException(e); }
     }
 
     public async Task ZeroAsync(long offset, long length, CancellationToken ct)
