@@ -311,9 +311,6 @@ bench_tool() {
 
   # warm the page cache for the source (same for every tool): read everything once
   tar cf - -C "$WORK" "${SRC_PATHS[@]#"$WORK"/}" | cat >/dev/null
-  # Write the fresh copy (and the deletions before it) out now: otherwise the kernel writes those
-  # gigabytes back during the first timed backup, and its fsyncs wait behind them.
-  sync
 
   local s prev_size size seed first_id=""
   for s in 1 2 3; do
