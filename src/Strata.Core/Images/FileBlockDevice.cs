@@ -99,14 +99,13 @@ public sealed class FileBlockDevice : IBlockDevice
             int done = 0;
             while (done < buffer.Length)
             {
-                int n;
-                try { n = RandomAccess.Read(_handle, buffer.Span[done..], offset + done); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw Failure(e); }
+                int n = RandomAccess.Read(_handle, buffer.Span[done..], offset + done);
                 if (n == 0) throw new StrataException($"{Description} ended at {offset + done} bytes while reading (it shrank during the backup?)");
                 done += n;
             }
             return Task.CompletedTask;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Task.FromException(Failure(e)); }
         catch (Exception e) { return Task.FromException(e); }
     }
 

@@ -15,8 +15,8 @@ internal static class SparseWriter
     /// Writes <paramref name="data"/> at <paramref name="offset"/>; returns the bytes actually written
     /// and the file offset where the last write ended (-1 when nothing was written).
     /// </summary>
-    /// Synchronous on purpose: on Linux an async file write is the same blocking pwrite on a pool thread,
-    /// plus two thread switches per write; restores already write from several workers.
+    /// <remarks>Synchronous on purpose: on Linux an async file write is the same blocking pwrite on a
+    /// pool thread, plus two thread switches per write; restores already write from several workers.</remarks>
     public static (long Written, long End) Write(SafeFileHandle handle, ReadOnlySpan<byte> data, long offset)
     {
         long written = 0, end = -1;
