@@ -37,6 +37,10 @@ internal static unsafe class LibC
     [DllImport(Lib, SetLastError = true)] public static extern long lseek(SafeFileHandle fd, long offset, int whence);
     [DllImport(Lib, SetLastError = true)] public static extern int fsync(SafeFileHandle fd);
     [DllImport(Lib, SetLastError = true)] public static extern int fsync(int fd);
+    [DllImport(Lib, SetLastError = true)] public static extern nint pwrite(SafeFileHandle fd, byte* buf, nint count, long offset);
+    [DllImport(Lib, SetLastError = true)] public static extern int ftruncate(SafeFileHandle fd, long length);
+    // fcntl is variadic; F_GETFL/F_SETFL take an int, passed in a register like a fixed argument.
+    [DllImport(Lib, SetLastError = true)] public static extern int fcntl(SafeFileHandle fd, int cmd, int arg);
     // open is variadic; passing mode as a fixed third argument matches the x86-64 calling convention.
     [DllImport(Lib, SetLastError = true)] public static extern int open(byte* path, int flags, uint mode);
     [DllImport(Lib, SetLastError = true)] public static extern int close(int fd);

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Strata.Crypto;
+using Strata.Platform;
 
 namespace Strata.Repository;
 
@@ -7,19 +8,19 @@ namespace Strata.Repository;
 /// A pack being assembled in a local temporary file (FORMAT.md §6): sealed blobs are appended
 /// and hashed as they come, then the header and trailer close it. Packs live on disk rather than
 /// in memory, so a backup's memory does not grow with the pack size, and a local repository
-/// stores the file by renaming it: the bytes are written once.
+/// stores the file by renaming it: the bytes are written once, past the page cache
+/// (<see cref="UncachedAppendFile"/>).
 /// </summary>
 internal sealed class PackStaging : IDisposable
 {
-    private readonly FileStream _file;
+    private readonly UncachedAppendFile _file;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
     public PackStaging(string directory)
     {
         Directory.CreateDirectory(directory);
         Path = System.IO.Path.Combine(directory, $"pack-{Guid.NewGuid():N}.tmp");
-        // 64 KiB: below the large-object threshold, so a buffer per pack is cheap garbage, not LOH growth.
-        _file = new FileStream(Path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 << 10);
+        _file = UncachedAppendFile.CreateNew(Path);
     }
 
     public string Path { get; }
@@ -28,7 +29,7 @@ internal sealed class PackStaging : IDisposable
 
     public void Append(BlobType type, BlobId id, ReadOnlySpan<byte> sealedBlob, uint rawLength)
     {
-        _file.Write(sealedBlob);
+        _file.Append(sealedBlob);
         _hash.AppendData(sealedBlob);
         Entries.Add(new PackEntry(type, id, (uint)Length, (uint)sealedBlob.Length, rawLength));
         Length += sealedBlob.Length;
@@ -40,21 +41,17 @@ internal sealed class PackStaging : IDisposable
         using var trailer = new MemoryStream();
         PackFormat.WriteTrailer(cipher, Entries, trailer);
         var bytes = trailer.GetBuffer().AsSpan(0, (int)trailer.Length);
-        _file.Write(bytes);
+        _file.Append(bytes);
         _hash.AppendData(bytes);
         Length += bytes.Length;
-        _file.Flush(flushToDisk: false);
+        _file.Complete();
         _file.Dispose();
         return new BlobId(_hash.GetHashAndReset());
     }
 
     public void Dispose()
     {
-        // Disposing flushes what is still buffered; on a full disk that fails again. The file is being
-        // discarded, so that must neither hide the first error nor escape (callers dispose in finally blocks).
-        try { _file.Dispose(); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
+        _file.Dispose();
         _hash.Dispose();
         try { File.Delete(Path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }

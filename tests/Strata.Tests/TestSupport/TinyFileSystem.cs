@@ -3,7 +3,8 @@ using System.Diagnostics;
 namespace Strata.Tests.TestSupport;
 
 /// <summary>
-/// A small tmpfs mounted on a fresh directory, to make a real "no space left on device" happen.
+/// A small tmpfs mounted on a fresh directory, to make a real "no space left on device" happen
+/// (or a ramfs, which has no size limit but refuses O_DIRECT).
 /// Needs root (the tests run as root); <see cref="TryMount"/> returns null where mounting is not allowed.
 /// </summary>
 public sealed class TinyFileSystem : IDisposable
@@ -18,12 +19,12 @@ public sealed class TinyFileSystem : IDisposable
 
     public string Path { get; }
 
-    public static TinyFileSystem? TryMount(string size = "1m")
+    public static TinyFileSystem? TryMount(string size = "1m", string type = "tmpfs")
     {
-        var folder = new TempFolder("tmpfs");
+        var folder = new TempFolder(type);
         var mountPoint = folder.Combine("mnt");
         Directory.CreateDirectory(mountPoint);
-        if (Run("mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", mountPoint) == 0)
+        if (Run("mount", "-t", type, "-o", $"size={size}", type, mountPoint) == 0)
             return new TinyFileSystem(folder, mountPoint);
         folder.Dispose();
         return null;
