@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -5,17 +6,18 @@ namespace Strata.Platform;
 
 /// <summary>
 /// A new file written front to back with O_DIRECT where the file system allows it, through two
-/// aligned 1 MiB buffers: while one fills, the other is written on a pool thread.
+/// aligned 1 MiB buffers: while one fills, the other is written on a pool thread. Optionally
+/// sparse: all-zero 4 KiB blocks are not written and stay holes.
 /// </summary>
 /// <remarks>
-/// Why not the page cache: a backup writes hundreds of MiB of packs that nobody reads soon. Through
-/// the page cache every one of those pages must first be found free and mapped, and on a VM whose
-/// host reclaims idle guest memory (this benchmark machine, most clouds) that costs more than the
-/// copy itself: writing 1 GB took 4.2 s of system time buffered against 0.2 s direct
-/// (docs/PERFORMANCE.md, "Pack writes"). It also keeps a backup from evicting the protected
-/// machine's own working set. File systems without O_DIRECT (older tmpfs, some FUSE) refuse the
-/// flag or the first write with EINVAL; the file then falls back to ordinary buffered writes.
-/// The caller still fsyncs: the disk's own cache is not bypassed.
+/// Why not the page cache: a backup writes hundreds of MiB of packs that nobody reads soon, and a
+/// restore writes gigabytes. Through the page cache every one of those pages must first be found
+/// free and mapped, and on a VM whose host reclaims idle guest memory (this benchmark machine, most
+/// clouds) that costs more than the copy itself: writing 1 GB took 4.2 s of system time buffered
+/// against 0.2 s direct (docs/PERFORMANCE.md, "Writing past the page cache"). It also keeps a
+/// backup from evicting the protected machine's own working set. File systems without O_DIRECT
+/// (ramfs, older tmpfs, some FUSE) refuse the flag or the first write with EINVAL; the file then
+/// falls back to ordinary buffered writes. The caller still fsyncs: the disk's cache is not bypassed.
 /// </remarks>
 public sealed unsafe class UncachedAppendFile : IDisposable
 {
@@ -26,37 +28,51 @@ public sealed unsafe class UncachedAppendFile : IDisposable
     private const int FGetFl = 3, FSetFl = 4;
 
     private readonly SafeFileHandle _file;
+    private readonly bool _ownsFile;
+    private readonly bool _sparse;
     private readonly string _path;
     private byte* _filling;
     private byte* _spare;
     private int _filled;
     private long _fillingOffset;
+    private long _bytesWritten;
     private Task _writing = Task.CompletedTask;
     private volatile bool _direct;
     private bool _completed;
 
-    private UncachedAppendFile(SafeFileHandle file, string path)
+    private UncachedAppendFile(SafeFileHandle file, bool ownsFile, string path, bool sparse)
     {
         _file = file;
+        _ownsFile = ownsFile;
         _path = path;
+        _sparse = sparse;
         _direct = TrySetDirect(file, on: true);
-        _filling = AllocateBuffer();
+        _filling = BufferPool.Rent();
     }
 
     /// <summary>Creates <paramref name="path"/>, which must not exist yet.</summary>
     public static UncachedAppendFile CreateNew(string path) =>
-        new(File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None), path);
+        new(File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None), ownsFile: true, path, sparse: false);
+
+    /// <summary>
+    /// Writes through <paramref name="emptyFile"/>, a file just created and still empty (holes must
+    /// read as zeros). The caller keeps the handle: it is neither closed nor left in direct mode.
+    /// </summary>
+    public static UncachedAppendFile Open(SafeFileHandle emptyFile, string pathForErrors, bool sparse) =>
+        new(emptyFile, ownsFile: false, pathForErrors, sparse);
 
     /// <summary>Bytes appended so far: the file's length once <see cref="Complete"/> has run.</summary>
     public long Length { get; private set; }
+
+    /// <summary>Bytes that reached the file, holes left out; final once <see cref="Complete"/> has run.</summary>
+    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
     /// <summary>Whether writes still bypass the page cache (false after a fallback).</summary>
     public bool IsDirect => _direct;
 
     public void Append(ReadOnlySpan<byte> data)
     {
-        ObjectDisposedException.ThrowIf(_filling is null, this);
-        if (_completed) throw new InvalidOperationException("the file is complete");
+        ThrowIfNotWritable();
         while (!data.IsEmpty)
         {
             int n = Math.Min(data.Length, BufferSize - _filled);
@@ -64,6 +80,29 @@ public sealed unsafe class UncachedAppendFile : IDisposable
             _filled += n;
             Length += n;
             data = data[n..];
+            if (_filled == BufferSize) WriteBehind();
+        }
+    }
+
+    /// <summary>Appends <paramref name="count"/> zeros; in a sparse file whole buffers of them are skipped without touching memory.</summary>
+    public void AppendZeros(long count)
+    {
+        ThrowIfNotWritable();
+        while (count > 0)
+        {
+            if (_sparse && _filled == 0 && count >= BufferSize)
+            {
+                long skipped = count / BufferSize * BufferSize;
+                _fillingOffset += skipped;
+                Length += skipped;
+                count -= skipped;
+                continue;
+            }
+            int n = (int)Math.Min(count, BufferSize - _filled);
+            new Span<byte>(_filling + _filled, n).Clear();
+            _filled += n;
+            Length += n;
+            count -= n;
             if (_filled == BufferSize) WriteBehind();
         }
     }
@@ -79,35 +118,44 @@ public sealed unsafe class UncachedAppendFile : IDisposable
             // A direct write of the tail must be whole blocks: pad with zeros, then cut the file back.
             int padded = (_filled + Alignment - 1) / Alignment * Alignment;
             new Span<byte>(_filling + _filled, padded - _filled).Clear();
-            WriteAt(_filling, padded, _fillingOffset);
-            if (padded != _filled && LibC.ftruncate(_file, Length) != 0)
-                throw new PosixException(Marshal.GetLastPInvokeError(), _path);
+            WriteBuffer(_filling, padded, _fillingOffset);
+            // The padding was written with the last block unless that block was a hole.
+            if (!_sparse || !IsZeroBlock(_filling, padded - Alignment, padded)) _bytesWritten -= padded - _filled;
         }
+        // Sets the size past the padding, and over a trailing hole that nothing was written into.
+        if (LibC.ftruncate(_file, Length) != 0) throw new PosixException(Marshal.GetLastPInvokeError(), _path);
+        if (!_ownsFile && _direct) TrySetDirect(_file, on: false);
         _completed = true;
     }
 
-    /// <summary>Waits for a write in flight (its error is not reported again), frees the buffers and closes the file.</summary>
+    /// <summary>Waits for a write in flight (its error is not reported again), returns the buffers and closes the file if it owns it.</summary>
     public void Dispose()
     {
         if (_filling is null) return;
         try { _writing.Wait(); } catch (AggregateException) { }
-        FreeBuffer(_filling);
-        FreeBuffer(_spare);
+        BufferPool.Return(_filling);
+        BufferPool.Return(_spare);
         _filling = _spare = null;
-        _file.Dispose();
+        if (_ownsFile) _file.Dispose();
+    }
+
+    private void ThrowIfNotWritable()
+    {
+        ObjectDisposedException.ThrowIf(_filling is null, this);
+        if (_completed) throw new InvalidOperationException("the file is complete");
     }
 
     private void WriteBehind()
     {
         WaitForWrite();
-        if (_spare is null) _spare = AllocateBuffer();
+        if (_spare is null) _spare = BufferPool.Rent();
         nint full = (nint)_filling;
         long offset = _fillingOffset;
         _filling = _spare;
         _spare = (byte*)full;
         _fillingOffset += BufferSize;
         _filled = 0;
-        _writing = Task.Run(() => WriteAt((byte*)full, BufferSize, offset));
+        _writing = Task.Run(() => WriteBuffer((byte*)full, BufferSize, offset));
     }
 
     /// <summary>Waits for the write in flight and rethrows its failure (a full disk, an I/O error) as it was.</summary>
@@ -117,6 +165,27 @@ public sealed unsafe class UncachedAppendFile : IDisposable
         _writing = Task.CompletedTask;
         writing.GetAwaiter().GetResult();
     }
+
+    /// <summary>Writes a buffer whose start is block-aligned in the file; a sparse file gets only its runs of non-zero blocks.</summary>
+    private void WriteBuffer(byte* buffer, int count, long offset)
+    {
+        if (!_sparse)
+        {
+            WriteAt(buffer, count, offset);
+            return;
+        }
+        int position = 0;
+        while (position < count)
+        {
+            while (position < count && IsZeroBlock(buffer, position, count)) position += Alignment;
+            int runStart = position;
+            while (position < count && !IsZeroBlock(buffer, position, count)) position += Alignment;
+            if (position > runStart) WriteAt(buffer + runStart, Math.Min(position, count) - runStart, offset + runStart);
+        }
+    }
+
+    private static bool IsZeroBlock(byte* buffer, int position, int count) =>
+        new ReadOnlySpan<byte>(buffer + position, Math.Min(Alignment, count - position)).IndexOfAnyExcept((byte)0) < 0;
 
     private void WriteAt(byte* buffer, int count, long offset)
     {
@@ -137,6 +206,7 @@ public sealed unsafe class UncachedAppendFile : IDisposable
             }
             throw new PosixException(errno, _path);
         }
+        Interlocked.Add(ref _bytesWritten, count);
     }
 
     private static bool TrySetDirect(SafeFileHandle file, bool on)
@@ -147,10 +217,36 @@ public sealed unsafe class UncachedAppendFile : IDisposable
         return LibC.fcntl(file, FSetFl, wanted) == 0 && on;
     }
 
-    private static byte* AllocateBuffer() => (byte*)NativeMemory.AlignedAlloc(BufferSize, Alignment);
-
-    private static void FreeBuffer(byte* buffer)
+    /// <summary>
+    /// Aligned buffers kept between files: a restore opens one of these per large file, and a freshly
+    /// mapped MiB costs 256 page faults before its first byte is copied.
+    /// </summary>
+    private static class BufferPool
     {
-        if (buffer is not null) NativeMemory.AlignedFree(buffer);
+        private const int MaxKept = 8;
+        private static readonly ConcurrentBag<nint> Kept = new();
+        private static int _count;
+
+        public static byte* Rent()
+        {
+            if (Kept.TryTake(out nint buffer))
+            {
+                Interlocked.Decrement(ref _count);
+                return (byte*)buffer;
+            }
+            return (byte*)NativeMemory.AlignedAlloc(BufferSize, Alignment);
+        }
+
+        public static void Return(byte* buffer)
+        {
+            if (buffer is null) return;
+            if (Interlocked.Increment(ref _count) <= MaxKept)
+            {
+                Kept.Add((nint)buffer);
+                return;
+            }
+            Interlocked.Decrement(ref _count);
+            NativeMemory.AlignedFree(buffer);
+        }
     }
 }

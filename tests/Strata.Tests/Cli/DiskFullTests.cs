@@ -42,4 +42,28 @@ public sealed class DiskFullTests(ITestOutputHelper output) : IDisposable
         cli.Run("restore", "latest", "--path", first.Root, "--target", _ws.PathOf("out2")).ShouldSucceed();
         Assert.Equal("an earlier snapshot that must survive", File.ReadAllText(CliWorkspace.Restored(_ws.PathOf("out2"), first.PathOf("a.txt"))));
     }
+
+    [Fact]
+    public void Restore_onto_a_full_disk_names_the_file_that_did_not_fit_and_restores_the_rest()
+    {
+        var small = _ws.PathOf("small-target");
+        if (_ws.TryMountTmpfs(small, "4m") is { } why)
+        {
+            output.WriteLine($"no 4 MiB tmpfs for the target ({why}); not run");
+            return;
+        }
+        var cli = _ws.Cli.WithRepository(_ws.PathOf("repo"));
+        cli.Run("init").ShouldSucceed();
+        // Large files are written past the page cache, small ones through it: both must report the full disk.
+        var tree = _ws.Tree("src").File("a-notes.txt", "kept").RandomFile("b-big.bin", 6_000_000, seed: 61);
+        cli.Run("backup", tree.Root).ShouldSucceed();
+
+        var full = cli.Run("restore", "latest", "--target", small).ShouldNotShowStackTrace();
+
+        output.WriteLine(full.Describe());
+        Assert.NotEqual(0, full.ExitCode);
+        Assert.Contains("b-big.bin", full.StdErr);
+        Assert.Contains("space", full.StdErr, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("kept", File.ReadAllText(CliWorkspace.Restored(small, tree.PathOf("a-notes.txt"))));
+    }
 }

@@ -103,6 +103,57 @@ public sealed class UncachedAppendFileTests(ITestOutputHelper output) : IDisposa
     }
 
     [Fact]
+    public void A_sparse_file_keeps_zero_blocks_as_holes_and_counts_only_what_it_wrote()
+    {
+        string path = _dir.Combine("disk.img");
+        var head = RandomBytes(5000, seed: 3);           // ends inside the second 4 KiB block
+        var tail = RandomBytes(3 * 4096 + 10, seed: 4);  // the file ends mid-block
+        using (var handle = Posix.CreateExclusive(path, Octal.Of("600")))
+        using (var file = UncachedAppendFile.Open(handle, path, sparse: true))
+        {
+            file.Append(head);
+            file.Append(new byte[2 * MiB]);  // zeros that arrive as data
+            file.AppendZeros(7L * MiB + 123); // zeros that arrive as a count (zero blobs, holes)
+            file.Append(tail);
+            file.Complete();
+
+            // Written: the two blocks of the head, and the tail's blocks from the one it starts in up to the end of the file.
+            long tailStart = head.Length + 9L * MiB + 123, end = tailStart + tail.Length;
+            Assert.Equal(2 * 4096 + (end - tailStart / 4096 * 4096), file.BytesWritten);
+            Assert.Equal(end, file.Length);
+            // The caller's handle stays open and usable for unaligned writes: it is out of direct mode.
+            RandomAccess.Write(handle, new byte[] { 9 }, 1);
+        }
+
+        var expected = new byte[head.Length + 9 * MiB + 123 + tail.Length];
+        head.CopyTo(expected, 0);
+        tail.CopyTo(expected, expected.Length - tail.Length);
+        expected[1] = 9;
+        Assert.Equal(expected, File.ReadAllBytes(path));
+        using var read = File.OpenHandle(path);
+        Assert.Equal(0, Posix.SeekData(read, 0));
+        Assert.InRange(Posix.SeekHole(read, 0), 8192, 8192 + 4096);
+        Assert.True(Posix.LStat(path).Blocks * 512 < 64 * 1024, $"{Posix.LStat(path).Blocks} blocks allocated for {expected.Length} bytes");
+    }
+
+    [Fact]
+    public void A_file_of_only_zeros_is_all_hole_with_its_full_size()
+    {
+        string path = _dir.Combine("zeros");
+        using (var handle = Posix.CreateExclusive(path, Octal.Of("600")))
+        using (var file = UncachedAppendFile.Open(handle, path, sparse: true))
+        {
+            file.AppendZeros(3 * MiB + 1);
+            file.Append(new byte[100]);
+            file.Complete();
+            Assert.Equal(0, file.BytesWritten);
+        }
+
+        Assert.Equal(3 * MiB + 101, new FileInfo(path).Length);
+        Assert.Equal(0, Posix.LStat(path).Blocks);
+    }
+
+    [Fact]
     public void Nothing_can_be_appended_after_Complete()
     {
         using var file = UncachedAppendFile.CreateNew(_dir.Combine("pack"));
