@@ -108,6 +108,7 @@ def main():
     # (label, key, kind); kind decides formatting and extra info
     rows = [
         (f"initial backup (s1, {fmt_bytes(src1)}), time", "s1.backup_s", "time_tp", "s1.source_bytes"),
+        ("initial backup (s1), CPU time (user + system)", "s1.backup_cpu_s", "time", None),
         ("initial backup (s1), peak RSS", "s1.backup_rss_kb", "rss", None),
         (f"backup after 2% change (s2), time", "s2.backup_s", "time", None),
         (f"backup after 2% change (s3), time", "s3.backup_s", "time", None),
@@ -117,6 +118,7 @@ def main():
         (f"bytes added by s3 ({fmt_bytes(ch3)} changed)", "s3.added_bytes", "added", 3),
         (f"repository after 3 snapshots ({fmt_bytes(logical)} logical)", "repo_final_bytes", "bytes", None),
         ("restore latest (s3), time", "restore_latest.s", "time_tp", "restore_latest.bytes"),
+        ("restore latest (s3), CPU time (user + system)", "restore_latest.cpu_s", "time", None),
         ("restore latest (s3), peak RSS", "restore_latest.rss_kb", "rss", None),
         ("restore first (s1), time", "restore_first.s", "time_tp", "restore_first.bytes"),
         ("restore first (s1), peak RSS", "restore_first.rss_kb", "rss", None),

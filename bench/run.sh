@@ -158,13 +158,15 @@ dusb() { du -sb "$@" | awk '{s += $1} END {print s + 0}'; }
 
 # ---------------------------------------------------------------- timing
 # timed NAME CMD... : runs CMD under /usr/bin/time after a sync (so earlier writeback is not
-# charged to this step); stdout/stderr go to $LOG/NAME.{out,err}. Sets T_SEC, T_KB.
+# charged to this step); stdout/stderr go to $LOG/NAME.{out,err}. Sets T_SEC, T_KB and T_CPU
+# (user + system seconds: this VM's speed varies from run to run, the work done much less).
 timed() {
   local name=$1; shift
   sync
-  local rc=0
-  /usr/bin/time -f '%e %M' -o "$LOG/$name.time" "$@" >"$LOG/$name.out" 2>"$LOG/$name.err" || rc=$?
-  read -r T_SEC T_KB < <(tail -n 1 "$LOG/$name.time")
+  local rc=0 user sys
+  /usr/bin/time -f '%e %M %U %S' -o "$LOG/$name.time" "$@" >"$LOG/$name.out" 2>"$LOG/$name.err" || rc=$?
+  read -r T_SEC T_KB user sys < <(tail -n 1 "$LOG/$name.time")
+  T_CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.2f", u + s}')
   if ((rc != 0)); then
     if [[ ($TOOL == restic || $TOOL == strata) && $rc == 3 && $name == backup-* ]] ||
        [[ $TOOL == borg && $rc == 1 ]]; then
@@ -324,12 +326,12 @@ bench_tool() {
     prev_size=$(dusb "$REPO")
     tool_backup "s$s"
     size=$(dusb "$REPO")
-    rec "s$s.backup_s" "$T_SEC"; rec "s$s.backup_rss_kb" "$T_KB"
+    rec "s$s.backup_s" "$T_SEC"; rec "s$s.backup_rss_kb" "$T_KB"; rec "s$s.backup_cpu_s" "$T_CPU"
     rec "s$s.added_bytes" "$((size - prev_size))"
     rec "s$s.tool_added_bytes" "$(tool_added "s$s")"
     rec "s$s.snapshot_id" "$SNAP_ID"
     ((s == 1)) && first_id=$SNAP_ID
-    log "  backup s$s: ${T_SEC} s, $((T_KB * 1024 / 1000000)) MB peak RSS, repository +$(((size - prev_size) / 1000000)) MB"
+    log "  backup s$s: ${T_SEC} s (CPU ${T_CPU} s), $((T_KB * 1024 / 1000000)) MB peak RSS, repository +$(((size - prev_size) / 1000000)) MB"
   done
   rec repo_final_bytes "$(dusb "$REPO")"
   if tool_stats >"$LOG/stats.json" 2>"$LOG/stats.err"; then
@@ -345,9 +347,9 @@ bench_tool() {
     [[ $r == first ]] && { snap=$first_id; ref=$PRISTINE; }
     rm -rf "$target"; mkdir -p "$target"
     tool_restore "restore-$r" "$snap" "$target"
-    rec "restore_$r.s" "$T_SEC"; rec "restore_$r.rss_kb" "$T_KB"
+    rec "restore_$r.s" "$T_SEC"; rec "restore_$r.rss_kb" "$T_KB"; rec "restore_$r.cpu_s" "$T_CPU"
     rec "restore_$r.bytes" "$(dusb "$target")"
-    log "  restore $r ($snap): ${T_SEC} s, $((T_KB * 1024 / 1000000)) MB peak RSS"
+    log "  restore $r ($snap): ${T_SEC} s (CPU ${T_CPU} s), $((T_KB * 1024 / 1000000)) MB peak RSS"
     verify "restore_$r" "$target" "$ref"
     ((KEEP)) || rm -rf "$target"
   done

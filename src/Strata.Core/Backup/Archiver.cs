@@ -41,7 +41,10 @@ public sealed class Archiver
         _options = options;
         _fileSlots = new SemaphoreSlim(options.Workers);
         _chunkBuffers = new BufferPool(StreamChunker.BufferSize(repo.Chunker.Parameters), options.Workers);
-        _largeFileChunks = new BufferPool(repo.Chunker.Parameters.MaxSize, Environment.ProcessorCount * 4);
+        // Every chunk a large file's saver can hold at once (queued, being saved, being filled), for as
+        // many large files as are read together: a smaller pool dropped buffers that the next chunk
+        // allocated again, and each such drop is large-object garbage that costs a full collection.
+        _largeFileChunks = new BufferPool(repo.Chunker.Parameters.MaxSize, options.Workers * ParallelChunkSaver.ChunksHeld(Environment.ProcessorCount));
     }
 
     public BackupProgress Progress { get; } = new();

@@ -18,13 +18,18 @@ internal sealed class ParallelChunkSaver
     private readonly List<BlobId> _ids = new();
     private Exception? _failure;
 
+    private const int QueuedPerThread = 2;
+
     public ParallelChunkSaver(BlobWriter writer, BufferPool buffers, int threads)
     {
         _writer = writer;
         _buffers = buffers;
-        _queue = new BlockingCollection<(int, byte[], int)>(boundedCapacity: threads * 2);
+        _queue = new BlockingCollection<(int, byte[], int)>(boundedCapacity: QueuedPerThread * threads);
         _savers = Enumerable.Range(0, threads).Select(_ => Task.Factory.StartNew(SaveQueued, TaskCreationOptions.LongRunning)).ToArray();
     }
+
+    /// <summary>The most chunk buffers one saver holds at a time: queued, one per saving thread, and the one being added.</summary>
+    public static int ChunksHeld(int threads) => (QueuedPerThread + 1) * threads + 1;
 
     public void Add(ReadOnlySpan<byte> chunk)
     {

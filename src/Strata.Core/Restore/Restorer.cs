@@ -41,6 +41,9 @@ public sealed class Restorer
         _snapshot = snapshot;
         _options = options;
         _fetcher = new BlobFetcher(repo, options.Workers);
+        // Workers block pool threads in synchronous reads and writes, and a large file's worker waits
+        // for its write behind, which needs a pool thread of its own: one spare per worker.
+        ThreadPoolHeadroom.Ensure(2 * options.Workers + 4);
     }
 
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
