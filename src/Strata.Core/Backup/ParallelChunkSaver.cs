@@ -18,7 +18,7 @@ internal sealed class ParallelChunkSaver
     private readonly List<BlobId> _ids = new();
     private Exception? _failure;
 
-    private const int QueuedPerThread = 2;
+    private const int QueuedPerThread = 1;
 
     public ParallelChunkSaver(BlobWriter writer, BufferPool buffers, int threads)
     {
