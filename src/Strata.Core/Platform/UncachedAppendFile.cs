@@ -47,7 +47,7 @@ public sealed unsafe class UncachedAppendFile : IDisposable
         _path = path;
         _sparse = sparse;
         _direct = TrySetDirect(file, on: true);
-        _filling = BufferPool.Rent();
+        _filling = AlignedBuffers.Rent();
     }
 
     /// <summary>Creates <paramref name="path"/>, which must not exist yet.</summary>
@@ -120,7 +120,7 @@ public sealed unsafe class UncachedAppendFile : IDisposable
             new Span<byte>(_filling + _filled, padded - _filled).Clear();
             WriteBuffer(_filling, padded, _fillingOffset);
             // The padding was written with the last block unless that block was a hole.
-            if (!_sparse || !IsZeroBlock(_filling, padded - Alignment, padded)) _bytesWritten -= padded - _filled;
+            if (!_sparse || new ReadOnlySpan<byte>(_filling + padded - Alignment, Alignment).IndexOfAnyExcept((byte)0) >= 0) _bytesWritten -= padded - _filled;
         }
         // Sets the size past the padding, and over a trailing hole that nothing was written into.
         if (LibC.ftruncate(_file, Length) != 0) throw new PosixException(Marshal.GetLastPInvokeError(), _path);
@@ -133,8 +133,8 @@ public sealed unsafe class UncachedAppendFile : IDisposable
     {
         if (_filling is null) return;
         try { _writing.Wait(); } catch (AggregateException) { }
-        BufferPool.Return(_filling);
-        BufferPool.Return(_spare);
+        AlignedBuffers.Return(_filling);
+        AlignedBuffers.Return(_spare);
         _filling = _spare = null;
         if (_ownsFile) _file.Dispose();
     }
@@ -148,7 +148,7 @@ public sealed unsafe class UncachedAppendFile : IDisposable
     private void WriteBehind()
     {
         WaitForWrite();
-        if (_spare is null) _spare = BufferPool.Rent();
+        if (_spare is null) _spare = AlignedBuffers.Rent();
         nint full = (nint)_filling;
         long offset = _fillingOffset;
         _filling = _spare;
@@ -174,18 +174,10 @@ public sealed unsafe class UncachedAppendFile : IDisposable
             WriteAt(buffer, count, offset);
             return;
         }
-        int position = 0;
-        while (position < count)
-        {
-            while (position < count && IsZeroBlock(buffer, position, count)) position += Alignment;
-            int runStart = position;
-            while (position < count && !IsZeroBlock(buffer, position, count)) position += Alignment;
-            if (position > runStart) WriteAt(buffer + runStart, Math.Min(position, count) - runStart, offset + runStart);
-        }
+        var data = new ReadOnlySpan<byte>(buffer, count);
+        for (var (start, end) = DataRuns.Next(data, offset, 0); start < end; (start, end) = DataRuns.Next(data, offset, end))
+            WriteAt(buffer + start, end - start, offset + start);
     }
-
-    private static bool IsZeroBlock(byte* buffer, int position, int count) =>
-        new ReadOnlySpan<byte>(buffer + position, Math.Min(Alignment, count - position)).IndexOfAnyExcept((byte)0) < 0;
 
     private void WriteAt(byte* buffer, int count, long offset)
     {
@@ -221,7 +213,7 @@ public sealed unsafe class UncachedAppendFile : IDisposable
     /// Aligned buffers kept between files: a restore opens one of these per large file, and a freshly
     /// mapped MiB costs 256 page faults before its first byte is copied.
     /// </summary>
-    private static class BufferPool
+    private static class AlignedBuffers
     {
         private const int MaxKept = 8;
         private static readonly ConcurrentBag<nint> Kept = new();

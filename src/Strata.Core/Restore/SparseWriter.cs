@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using Strata.Platform;
 
 namespace Strata.Restore;
 
@@ -9,8 +10,6 @@ namespace Strata.Restore;
 /// </summary>
 internal static class SparseWriter
 {
-    private const int BlockSize = 4096;
-
     /// <summary>
     /// Writes <paramref name="data"/> at <paramref name="offset"/>; returns the bytes actually written
     /// and the file offset where the last write ended (-1 when nothing was written).
@@ -20,27 +19,11 @@ internal static class SparseWriter
     public static (long Written, long End) Write(SafeFileHandle handle, ReadOnlySpan<byte> data, long offset)
     {
         long written = 0, end = -1;
-        int position = 0;
-        while (position < data.Length)
+        for (var (start, stop) = DataRuns.Next(data, offset, 0); start < stop; (start, stop) = DataRuns.Next(data, offset, stop))
         {
-            // Block boundaries are aligned to the file, not to the chunk, so holes line up with file-system blocks.
-            int blockEnd = (int)Math.Min(data.Length, position + (BlockSize - (offset + position) % BlockSize));
-            if (data[position..blockEnd].IndexOfAnyExcept((byte)0) < 0)
-            {
-                position = blockEnd;
-                continue;
-            }
-            int runStart = position;
-            position = blockEnd;
-            while (position < data.Length)
-            {
-                int next = Math.Min(data.Length, position + BlockSize);
-                if (data[position..next].IndexOfAnyExcept((byte)0) < 0) break;
-                position = next;
-            }
-            RandomAccess.Write(handle, data[runStart..position], offset + runStart);
-            written += position - runStart;
-            end = offset + position;
+            RandomAccess.Write(handle, data[start..stop], offset + start);
+            written += stop - start;
+            end = offset + stop;
         }
         return (written, end);
     }
