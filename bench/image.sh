@@ -5,7 +5,8 @@
 # Usage: bench/image.sh [--image RAW | --size SIZE] [--block-size 64K] [--no-restic] [--warm] [--dir DIR] [--keep]
 #
 #   initial backup; after each change: strata incremental with CBT (qemu dirty bitmap on a qcow2
-#   copy), strata incremental reading the whole raw image, restic on the raw image file; then
+#   copy), strata incremental reading the whole raw image (into a repository of its own, so it
+#   stores the change itself rather than finding it deduplicated), restic on the raw image file; then
 #   a full restore of the latest point against incremental restores of the latest and of the
 #   oldest point onto the disk (which has drifted by a further 1% since the last backup), with
 #   the target's bitmap (CBT) and by hashing a raw target. Every restore is checked against the
@@ -95,13 +96,14 @@ PY
   rm -rf chunks writes.txt
 }
 
-R=$DIR/repo; RR=$DIR/restic
+R=$DIR/repo; RF=$DIR/repo-full-read; RR=$DIR/restic
 "$STRATA" -r "$R" init >/dev/null
+"$STRATA" -r "$RF" init >/dev/null
 (( RESTIC )) && restic -r "$RR" init -q >/dev/null
 
 echo "initial backups of a $((SIZE >> 20)) MiB image ($(du -m disk.raw | cut -f1) MiB allocated)" >&2
 t s_cbt_0 "$STRATA" -r "$R" image backup vm.qcow2 --cbt qemu-bitmap:cbt --name vm --block-size "$BLOCK" --json
-t s_full_0 "$STRATA" -r "$R" image backup disk.raw --name raw --block-size "$BLOCK" --json
+t s_full_0 "$STRATA" -r "$RF" image backup disk.raw --name raw --block-size "$BLOCK" --json
 (( RESTIC )) && t r_0 restic -r "$RR" backup -q --json disk.raw
 sha256sum <disk.raw | cut -d' ' -f1 >point0.sha
 for step in 1:2 2:5; do
@@ -109,7 +111,7 @@ for step in 1:2 2:5; do
   change "$pct" "$i"
   echo "after a $pct% change" >&2
   t s_cbt_$i "$STRATA" -r "$R" image backup vm.qcow2 --cbt qemu-bitmap:cbt --name vm --json
-  t s_full_$i "$STRATA" -r "$R" image backup disk.raw --name raw --json
+  t s_full_$i "$STRATA" -r "$RF" image backup disk.raw --name raw --json
   (( RESTIC )) && t r_$i restic -r "$RR" backup -q --json disk.raw
 done
 sha256sum <disk.raw | cut -d' ' -f1 >point2.sha

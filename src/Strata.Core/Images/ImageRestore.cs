@@ -17,7 +17,9 @@ namespace Strata.Images;
 /// </summary>
 public sealed class ImageRestore(Repository.Repository repo, Snapshot snapshot, ImageRestoreOptions options)
 {
-    private const int FetchConcurrency = 4;
+    // Blocks in flight: each worker fetches, decrypts and decompresses a block, then waits for its
+    // direct write; 8 kept the 16 GiB benchmark disk busy where 4 left it waiting (16 gained nothing).
+    private const int FetchConcurrency = 8;
     private readonly List<string> _notes = new();
     private long _written, _zeroed, _targetRead;
 

@@ -37,6 +37,7 @@ internal static unsafe class LibC
     [DllImport(Lib, SetLastError = true)] public static extern long lseek(SafeFileHandle fd, long offset, int whence);
     [DllImport(Lib, SetLastError = true)] public static extern int fsync(SafeFileHandle fd);
     [DllImport(Lib, SetLastError = true)] public static extern int fsync(int fd);
+    [DllImport(Lib, SetLastError = true)] public static extern nint pread(SafeFileHandle fd, byte* buf, nint count, long offset);
     [DllImport(Lib, SetLastError = true)] public static extern nint pwrite(SafeFileHandle fd, byte* buf, nint count, long offset);
     [DllImport(Lib, SetLastError = true)] public static extern int ftruncate(SafeFileHandle fd, long length);
     // fcntl is variadic; F_GETFL/F_SETFL take an int, passed in a register like a fixed argument.

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -21,11 +20,8 @@ namespace Strata.Platform;
 /// </remarks>
 public sealed unsafe class UncachedAppendFile : IDisposable
 {
-    /// <summary>Direct I/O wants buffer addresses, offsets and lengths in multiples of the logical block size; 4 KiB covers every common one.</summary>
-    private const int Alignment = 4096;
-    private const int BufferSize = 1 << 20;
-    private const int ODirect = 0x4000; // 040000 on x86-64 and aarch64
-    private const int FGetFl = 3, FSetFl = 4;
+    private const int Alignment = DirectIo.Alignment;
+    private const int BufferSize = DirectIo.BufferSize;
 
     private readonly SafeFileHandle _file;
     private readonly bool _ownsFile;
@@ -46,8 +42,8 @@ public sealed unsafe class UncachedAppendFile : IDisposable
         _ownsFile = ownsFile;
         _path = path;
         _sparse = sparse;
-        _direct = TrySetDirect(file, on: true);
-        _filling = AlignedBuffers.Rent();
+        _direct = DirectIo.TrySet(file, on: true);
+        _filling = DirectIo.Buffers.Rent();
     }
 
     /// <summary>Creates <paramref name="path"/>, which must not exist yet.</summary>
@@ -124,7 +120,7 @@ public sealed unsafe class UncachedAppendFile : IDisposable
         }
         // Sets the size past the padding, and over a trailing hole that nothing was written into.
         if (LibC.ftruncate(_file, Length) != 0) throw new PosixException(Marshal.GetLastPInvokeError(), _path);
-        if (!_ownsFile && _direct) TrySetDirect(_file, on: false);
+        if (!_ownsFile && _direct) DirectIo.TrySet(_file, on: false);
         _completed = true;
     }
 
@@ -133,8 +129,8 @@ public sealed unsafe class UncachedAppendFile : IDisposable
     {
         if (_filling is null) return;
         try { _writing.Wait(); } catch (AggregateException) { }
-        AlignedBuffers.Return(_filling);
-        AlignedBuffers.Return(_spare);
+        DirectIo.Buffers.Return(_filling);
+        DirectIo.Buffers.Return(_spare);
         _filling = _spare = null;
         if (_ownsFile) _file.Dispose();
     }
@@ -148,7 +144,7 @@ public sealed unsafe class UncachedAppendFile : IDisposable
     private void WriteBehind()
     {
         WaitForWrite();
-        if (_spare is null) _spare = AlignedBuffers.Rent();
+        if (_spare is null) _spare = DirectIo.Buffers.Rent();
         nint full = (nint)_filling;
         long offset = _fillingOffset;
         _filling = _spare;
@@ -193,52 +189,11 @@ public sealed unsafe class UncachedAppendFile : IDisposable
             if (errno == Errno.EINVAL && _direct)
             {
                 _direct = false;
-                TrySetDirect(_file, on: false);
+                DirectIo.TrySet(_file, on: false);
                 continue;
             }
             throw new PosixException(errno, _path);
         }
         Interlocked.Add(ref _bytesWritten, count);
-    }
-
-    private static bool TrySetDirect(SafeFileHandle file, bool on)
-    {
-        int flags = LibC.fcntl(file, FGetFl, 0);
-        if (flags < 0) return false;
-        int wanted = on ? flags | ODirect : flags & ~ODirect;
-        return LibC.fcntl(file, FSetFl, wanted) == 0 && on;
-    }
-
-    /// <summary>
-    /// Aligned buffers kept between files: a restore opens one of these per large file, and a freshly
-    /// mapped MiB costs 256 page faults before its first byte is copied.
-    /// </summary>
-    private static class AlignedBuffers
-    {
-        private const int MaxKept = 8;
-        private static readonly ConcurrentBag<nint> Kept = new();
-        private static int _count;
-
-        public static byte* Rent()
-        {
-            if (Kept.TryTake(out nint buffer))
-            {
-                Interlocked.Decrement(ref _count);
-                return (byte*)buffer;
-            }
-            return (byte*)NativeMemory.AlignedAlloc(BufferSize, Alignment);
-        }
-
-        public static void Return(byte* buffer)
-        {
-            if (buffer is null) return;
-            if (Interlocked.Increment(ref _count) <= MaxKept)
-            {
-                Kept.Add((nint)buffer);
-                return;
-            }
-            Interlocked.Decrement(ref _count);
-            NativeMemory.AlignedFree(buffer);
-        }
     }
 }

@@ -52,7 +52,7 @@ public sealed class UncachedAppendFileTests(ITestOutputHelper output) : IDisposa
         // The temp directory is on the machine's disk (ext4 here); every file system Strata's repositories
         // usually live on takes O_DIRECT. Where it does not, the next test's fallback applies.
         output.WriteLine($"direct: {file.IsDirect} in {_dir.Path}");
-        if (FileSystemOf(_dir.Path) is "ext4" or "xfs" or "btrfs") Assert.True(file.IsDirect);
+        if (TinyFileSystem.TypeOf(_dir.Path) is "ext4" or "xfs" or "btrfs") Assert.True(file.IsDirect);
     }
 
     [Fact]
@@ -178,18 +178,5 @@ public sealed class UncachedAppendFileTests(ITestOutputHelper output) : IDisposa
         var bytes = new byte[length];
         new Random(seed).NextBytes(bytes);
         return bytes;
-    }
-
-    /// <summary>The type of the file system holding <paramref name="path"/>, from /proc/self/mounts (longest matching mount point).</summary>
-    private static string FileSystemOf(string path)
-    {
-        string best = "", type = "";
-        foreach (var line in File.ReadLines("/proc/self/mounts"))
-        {
-            var fields = line.Split(' ');
-            if (fields.Length > 2 && (path == fields[1] || path.StartsWith(fields[1].TrimEnd('/') + "/", StringComparison.Ordinal)) && fields[1].Length >= best.Length)
-                (best, type) = (fields[1], fields[2]);
-        }
-        return type;
     }
 }

@@ -30,6 +30,19 @@ public sealed class TinyFileSystem : IDisposable
         return null;
     }
 
+    /// <summary>The type of the file system holding <paramref name="path"/>, from /proc/self/mounts (longest matching mount point).</summary>
+    public static string TypeOf(string path)
+    {
+        string best = "", type = "";
+        foreach (var line in File.ReadLines("/proc/self/mounts"))
+        {
+            var fields = line.Split(' ');
+            if (fields.Length > 2 && (path == fields[1] || path.StartsWith(fields[1].TrimEnd('/') + "/", StringComparison.Ordinal)) && fields[1].Length >= best.Length)
+                (best, type) = (fields[1], fields[2]);
+        }
+        return type;
+    }
+
     public void Dispose()
     {
         Run("umount", Path);
