@@ -29,6 +29,20 @@ internal static unsafe class DirectIo
         return LibC.fcntl(file, FSetFl, wanted) == 0 && on;
     }
 
+    /// <summary>Whether the file system holding <paramref name="path"/> (an existing file) takes O_DIRECT.</summary>
+    public static bool IsSupported(string path)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            return TrySet(handle, on: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     public static bool IsAligned(long offset, int length) => (offset | (long)length) % Alignment == 0;
 
     /// <summary>

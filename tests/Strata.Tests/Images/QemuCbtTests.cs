@@ -42,6 +42,30 @@ public sealed class QemuCbtTests
     }
 
     [Fact]
+    public async Task A_qcow2_on_a_file_system_without_direct_io_is_served_buffered_for_backup_and_restore()
+    {
+        // qemu-nbd runs with --cache none where it can; ramfs refuses O_DIRECT, so there it must not be asked for.
+        using var ramfs = TestSupport.TinyFileSystem.TryMount(type: "ramfs");
+        if (ramfs is null) return;
+        await using var ws = await CreateAsync();
+        var disk = Path.Combine(ramfs.Path, "vm.qcow2");
+        Qemu.CreateQcow2(disk, 64 * MiB);
+        Qemu.Write(disk, "qcow2", (MiB, 4 * MiB, 0x11));
+        Qemu.AddBitmap(disk, "cbt0");
+        var first = await ws.BackupAsync(disk, cbt: "cbt0");
+        var atFirst = ws.PathOf("at-first.raw");
+        Qemu.ConvertToRaw(disk, atFirst);
+        Qemu.Write(disk, "qcow2", (2 * MiB, 64 << 10, 0x22), (40 * MiB, MiB, 0x33));
+        var second = await ws.BackupAsync(disk, cbt: "cbt0");
+        Assert.False(second.FullRead);
+        Assert.Equal(MiB + (64 << 10), second.BytesRead);
+
+        var back = await ws.RestoreAsync(first.Snapshot, disk, incremental: true, bitmap: "cbt0");
+        Assert.Equal("incremental-cbt", back.Mode);
+        Assert.True(Qemu.Identical(disk, "qcow2", atFirst, "raw"), "the qcow2 on ramfs was not brought back to the first point");
+    }
+
+    [Fact]
     public async Task A_cbt_backup_reads_only_the_dirty_clusters()
     {
         await using var ws = await CreateAsync();
