@@ -53,19 +53,7 @@ internal static class BlockRunReader
         }, CancellationToken.None)).ToArray();
 
         // The runs, in disk order; readers (one per connection or so) take the next one each.
-        var runs = new List<(int First, int Count)>();
-        int first = -1, count = 0;
-        foreach (int b in blocks.Blocks())
-        {
-            if (count > 0 && (b != first + count || count == runBlocks))
-            {
-                runs.Add((first, count));
-                count = 0;
-            }
-            if (count == 0) first = b;
-            count++;
-        }
-        if (count > 0) runs.Add((first, count));
+        var runs = BlockRun.Split(blocks.Blocks(), runBlocks);
         int next = -1;
         var readers = Enumerable.Range(0, Math.Max(1, device.ReadConcurrency)).Select(_ => Task.Run(async () =>
         {

@@ -17,9 +17,11 @@ namespace Strata.Images;
 /// </summary>
 public sealed class ImageRestore(Repository.Repository repo, Snapshot snapshot, ImageRestoreOptions options)
 {
-    // Blocks in flight: each worker fetches, decrypts and decompresses a block, then waits for its
-    // direct write; 8 kept the 16 GiB benchmark disk busy where 4 left it waiting (16 gained nothing).
+    // Runs in flight: each worker fetches, decrypts and decompresses the blocks of a run of adjacent
+    // blocks (up to WriteRunBytes), then waits for its direct write; 8 kept the 16 GiB benchmark
+    // disk busier than 4 (16 gained nothing).
     private const int FetchConcurrency = 8;
+    private const int WriteRunBytes = 1 << 20;
     private readonly List<string> _notes = new();
     private long _written, _zeroed, _targetRead;
 
@@ -225,15 +227,33 @@ public sealed class ImageRestore(Repository.Repository repo, Snapshot snapshot, 
         await FlushZerosAsync().ConfigureAwait(false);
 
         var fetcher = new BlobFetcher(repo, FetchConcurrency);
-        await Parallel.ForEachAsync(dataBlocks, new ParallelOptions { MaxDegreeOfParallelism = FetchConcurrency, CancellationToken = ct }, async (b, token) =>
+        int runBlocks = Math.Max(1, WriteRunBytes / map.BlockSize);
+        var runBuffers = new BufferPool(runBlocks * map.BlockSize, FetchConcurrency);
+        await Parallel.ForEachAsync(BlockRun.Split(dataBlocks, runBlocks), new ParallelOptions { MaxDegreeOfParallelism = FetchConcurrency, CancellationToken = ct }, async (run, token) =>
         {
-            var id = map.Blocks[b];
-            using var blob = await fetcher.FetchAsync(id, token).ConfigureAwait(false);
-            if (blob.Length != map.LengthOf(b))
-                throw new CorruptDataException($"block {b} of snapshot {snapshot.Id.ToShortString()} (blob {id.ToShortString()}) holds {blob.Length} bytes where {map.LengthOf(b)} were expected");
-            await device.WriteAsync(map.OffsetOf(b), blob.Data, token).ConfigureAwait(false);
-            Interlocked.Add(ref _written, blob.Length);
-            Progress.Add(blob.Length);
+            // Adjacent blocks are gathered and written with one request: a direct write waits for
+            // the disk, and one 1 MiB write costs little more than one 64 KiB write.
+            var buffer = runBuffers.Rent(run.Count * map.BlockSize);
+            try
+            {
+                int length = 0;
+                for (int b = run.First; b < run.First + run.Count; b++)
+                {
+                    var id = map.Blocks[b];
+                    using var blob = await fetcher.FetchAsync(id, token).ConfigureAwait(false);
+                    if (blob.Length != map.LengthOf(b))
+                        throw new CorruptDataException($"block {b} of snapshot {snapshot.Id.ToShortString()} (blob {id.ToShortString()}) holds {blob.Length} bytes where {map.LengthOf(b)} were expected");
+                    blob.Data.Span.CopyTo(buffer.AsSpan(length));
+                    length += blob.Length;
+                }
+                await device.WriteAsync(map.OffsetOf(run.First), buffer.AsMemory(0, length), token).ConfigureAwait(false);
+                Interlocked.Add(ref _written, length);
+                Progress.Add(length);
+            }
+            finally
+            {
+                runBuffers.Return(buffer);
+            }
         }).ConfigureAwait(false);
         return fetcher.BytesRead;
 
