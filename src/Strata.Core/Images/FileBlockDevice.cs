@@ -177,17 +177,9 @@ public sealed class FileBlockDevice : IBlockDevice
             {
                 int n = Math.Min(data.Length - done, DirectIo.BufferSize);
                 data.Slice(done, n).CopyTo(new Span<byte>(buffer, n));
-                int written = 0;
-                while (written < n)
-                {
-                    nint w = LibC.pwrite(_directHandle!, buffer + written, n - written, offset + done + written);
-                    if (w > 0) { written += (int)w; continue; }
-                    int errno = w < 0 ? System.Runtime.InteropServices.Marshal.GetLastPInvokeError() : Errno.EIO;
-                    if (errno == Errno.EINTR) continue;
-                    // Accepted at open, refused at the write (some FUSE and network file systems): buffered from here on.
-                    if (errno == Errno.EINVAL) { _direct = false; return done + written; }
-                    throw new PosixException(errno, Description);
-                }
+                int written = DirectIo.WriteAll(_directHandle!, buffer, n, offset + done, Description);
+                // Accepted at open, refused at the write (some FUSE and network file systems): buffered from here on.
+                if (written < n) { _direct = false; return done + written; }
                 done += n;
             }
             return done;

@@ -43,6 +43,26 @@ internal static unsafe class DirectIo
         }
     }
 
+    /// <summary>
+    /// pwrite until all <paramref name="count"/> bytes are written; returns fewer when the file system
+    /// refused the write with EINVAL (a direct write it does not take, or the unaligned rest of a short
+    /// one), for the caller to finish buffered. Any other failure throws.
+    /// </summary>
+    public static int WriteAll(SafeFileHandle file, byte* buffer, int count, long offset, string pathForErrors)
+    {
+        int done = 0;
+        while (done < count)
+        {
+            nint n = LibC.pwrite(file, buffer + done, count - done, offset + done);
+            if (n > 0) { done += (int)n; continue; }
+            int errno = n < 0 ? Marshal.GetLastPInvokeError() : Errno.EIO;
+            if (errno == Errno.EINTR) continue;
+            if (errno == Errno.EINVAL) return done;
+            throw new PosixException(errno, pathForErrors);
+        }
+        return done;
+    }
+
     public static bool IsAligned(long offset, int length) => (offset | (long)length) % Alignment == 0;
 
     /// <summary>

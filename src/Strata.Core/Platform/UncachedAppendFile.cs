@@ -177,23 +177,16 @@ public sealed unsafe class UncachedAppendFile : IDisposable
 
     private void WriteAt(byte* buffer, int count, long offset)
     {
-        int done = 0;
-        while (done < count)
+        int done = DirectIo.WriteAll(_file, buffer, count, offset, _path);
+        // Some file systems accept O_DIRECT at fcntl time and refuse the write; a short direct write
+        // leaves an unaligned rest. Either way the buffered path can finish the job.
+        if (done < count && _direct)
         {
-            nint n = LibC.pwrite(_file, buffer + done, count - done, offset + done);
-            if (n > 0) { done += (int)n; continue; }
-            int errno = n < 0 ? Marshal.GetLastPInvokeError() : Errno.EIO;
-            if (errno == Errno.EINTR) continue;
-            // Some file systems accept O_DIRECT at fcntl time and refuse the write; a short direct write
-            // leaves an unaligned rest. Either way the buffered path can finish the job.
-            if (errno == Errno.EINVAL && _direct)
-            {
-                _direct = false;
-                DirectIo.TrySet(_file, on: false);
-                continue;
-            }
-            throw new PosixException(errno, _path);
+            _direct = false;
+            DirectIo.TrySet(_file, on: false);
+            done += DirectIo.WriteAll(_file, buffer + done, count - done, offset + done, _path);
         }
+        if (done < count) throw new PosixException(Errno.EINVAL, _path);
         Interlocked.Add(ref _bytesWritten, count);
     }
 }
