@@ -51,8 +51,21 @@ internal static class ImageRestoreCommand
             ctx.Info($"restoring image snapshot {SnapshotView.Describe(snap)} to {ctx.Parse.GetValue(target)}");
             var clock = System.Diagnostics.Stopwatch.StartNew();
             ImageRestoreResult result;
-            using (new ProgressLine(ctx.ShowProgress, () => ImageProgressView.Render(restore.Progress, clock.Elapsed, "written")))
-                result = await restore.RunAsync(ct);
+            try
+            {
+                using (new ProgressLine(ctx.ShowProgress, () => ImageProgressView.Render(restore.Progress, clock.Elapsed, "written")))
+                    result = await restore.RunAsync(ct);
+            }
+            catch (Exception) when (restore.Progress.BytesDone > 0)
+            {
+                // Whatever stopped it (Ctrl-C, a full disk, a lost connection), the blocks already
+                // written are right: an incremental restore skips them (a dirty bitmap of the
+                // target recorded them too), so the user need not start over.
+                CommandContext.Warn($"note: {ctx.Parse.GetValue(target)} is partly restored; " + (isIncremental
+                    ? "run the same restore again to finish it: only blocks that still differ are written"
+                    : "to finish it, run the restore again with --incremental: only blocks that still differ are fetched and written"));
+                throw;
+            }
             if (ctx.Json)
             {
                 JsonOutput.Line(new JsonObject

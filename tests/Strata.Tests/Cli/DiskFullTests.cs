@@ -1,8 +1,9 @@
+using Strata.Tests.TestSupport;
 using Xunit.Abstractions;
 
 namespace Strata.Tests.Cli;
 
-/// <summary>A repository whose disk fills up mid-backup: a clear error, exit 1, a consistent repository, and the next backup works.</summary>
+/// <summary>A disk that fills up mid-backup or mid-restore: a clear error, exit 1, nothing stored is lost, and the next run works.</summary>
 public sealed class DiskFullTests(ITestOutputHelper output) : IDisposable
 {
     private readonly CliWorkspace _ws = new("disk-full");
@@ -65,5 +66,34 @@ public sealed class DiskFullTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("b-big.bin", full.StdErr);
         Assert.Contains("space", full.StdErr, StringComparison.OrdinalIgnoreCase);
         Assert.Equal("kept", File.ReadAllText(CliWorkspace.Restored(small, tree.PathOf("a-notes.txt"))));
+    }
+
+    [Fact]
+    public void An_image_restore_stopped_by_a_full_disk_says_how_to_finish_and_an_incremental_rerun_does()
+    {
+        var small = _ws.PathOf("small-disk");
+        if (_ws.TryMountTmpfs(small, "12m") is { } why)
+        {
+            output.WriteLine($"no 12 MiB tmpfs for the target ({why}); not run");
+            return;
+        }
+        var cli = _ws.Cli.WithRepository(_ws.PathOf("repo"));
+        cli.Run("init").ShouldSucceed();
+        var disk = _ws.PathOf("disk.raw");
+        File.WriteAllBytes(disk, TestData.RandomBytes(32 << 20, seed: 62));
+        cli.Run("image", "backup", disk).ShouldSucceed();
+        var target = Path.Combine(small, "disk.raw");
+
+        var full = cli.Run("image", "restore", "latest", "--target", target).ShouldNotShowStackTrace();
+
+        output.WriteLine(full.Describe());
+        Assert.NotEqual(0, full.ExitCode);
+        Assert.Contains("no space left", full.StdErr);
+        Assert.Contains($"{target} is partly restored", full.StdErr);
+        Assert.Contains("--incremental", full.StdErr);
+        Assert.Equal(0, CliWorkspace.RunTool("mount", "-o", "remount,size=64m", small).Code);
+        var rest = cli.Run("image", "restore", "latest", "--target", target, "--incremental", "--json").ShouldSucceed();
+        Assert.Equal(File.ReadAllBytes(disk), File.ReadAllBytes(target));
+        Assert.InRange((long)rest.Summary["bytes_written"]!, 1, 28L << 20);
     }
 }

@@ -75,6 +75,63 @@ public sealed class ImageCrashTests : IDisposable
         Qemu.AddBitmap(disk, "after");
     }
 
+    [Theory]
+    [InlineData(9)]   // SIGKILL: no cleanup at all; Strata's qemu-nbd is stopped by its guard
+    [InlineData(2)]   // SIGINT (Ctrl-C): exit 130 and a note on how to finish
+    public async Task An_incremental_restore_stopped_midway_is_finished_by_running_it_again(int signal)
+    {
+        _ws.Init();
+        var disk = _ws.PathOf("vm.qcow2");
+        Qemu.CreateQcow2(disk, 256 * MiB);
+        Qemu.AddBitmap(disk, "b");
+        WriteChunks(disk, seed: 1);
+        _ws.Cli.Run("image", "backup", disk, "--cbt", "qemu-bitmap:b").ShouldSucceed();
+        var point = _ws.PathOf("point.raw");
+        Qemu.ConvertToRaw(disk, point);
+        WriteChunks(disk, seed: 2);
+
+        // Downloads held to 16 MiB/s: the 128 MiB to bring back take 8 s, so the signal lands midway.
+        string[] restore = ["image", "restore", "latest", "--target", disk, "--incremental", "--cbt", "qemu-bitmap:b"];
+        CliResult stopped;
+        using (var running = _ws.Cli.Start(["--limit-download", "16384", .. restore]))
+        {
+            await Task.Delay(2000);
+            Assert.False(running.HasExited, "the throttled restore ended before the signal");
+            Assert.Equal(0, kill(running.Id, signal));
+            stopped = await running.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        if (signal == 2)
+        {
+            Assert.Equal(130, stopped.ExitCode);
+            Assert.Contains($"{disk} is partly restored", stopped.StdErr);
+        }
+        var clock = Stopwatch.StartNew();
+        while (QemuNbdProcessesFor(disk) > 0 && clock.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(50);
+        Assert.Equal(0, QemuNbdProcessesFor(disk));
+        Assert.False(Qemu.Identical(disk, "qcow2", point, "raw"));
+
+        var rest = _ws.Cli.Run([.. restore, "--json"]).ShouldSucceed();
+        Assert.True(Qemu.Identical(disk, "qcow2", point, "raw"), "the restore run again left blocks of the drifted disk");
+        Assert.Equal("incremental-cbt", (string)rest.Summary["mode"]!);
+    }
+
+    /// <summary>16 chunks of 8 MiB of different incompressible data, one every 16 MiB.</summary>
+    private void WriteChunks(string disk, int seed)
+    {
+        var args = new List<string> { "-f", "qcow2" };
+        for (int i = 0; i < 16; i++)
+        {
+            var chunk = _ws.PathOf($"chunk-{seed}-{i}");
+            File.WriteAllBytes(chunk, TestData.RandomBytes(8 << 20, seed: seed * 100 + i));
+            args.AddRange(["-c", $"write -q -s {chunk} {i * 16 * MiB} {8 * MiB}"]);
+        }
+        args.Add(disk);
+        Qemu.Run("qemu-io", [.. args]);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
     private static int QemuNbdProcessesFor(string image) =>
         Directory.EnumerateDirectories("/proc").Count(dir =>
         {

@@ -1,5 +1,8 @@
 using Strata.Errors;
+using Strata.Images;
 using Strata.Snapshots;
+using Strata.Tests.TestSupport;
+using Xunit.Abstractions;
 using static Strata.Tests.Images.ImageWorkspace;
 
 namespace Strata.Tests.Images;
@@ -9,7 +12,7 @@ namespace Strata.Tests.Images;
 /// are fetched and written; from newer to older points and back, with the target's dirty bitmap
 /// and without one (the target is hashed).
 /// </summary>
-public sealed class IncrementalRestoreTests
+public sealed class IncrementalRestoreTests(ITestOutputHelper output)
 {
     private sealed record Point(Snapshot Snapshot, string Copy);
 
@@ -84,6 +87,71 @@ public sealed class IncrementalRestoreTests
         Assert.Equal("incremental-hash", result.Mode);
         Assert.Contains(ws.Notes, n => n.Contains("'b'") && n.Contains("hashing the target"));
         Assert.True(Qemu.Identical(disk, "qcow2", points[0].Copy, "raw"));
+    }
+
+    [Fact]
+    public async Task A_restore_cancelled_midway_is_completed_by_the_next_and_the_bitmap_keeps_its_writes()
+    {
+        await using var ws = await CreateAsync();
+        var (disk, points) = await ThreePointsAsync(ws);
+        // The disk drifts far after its last backup, so that bringing it back takes many runs.
+        Qemu.Write(disk, "qcow2", (16 * MiB, 96 * MiB, 0x5A));
+
+        // As when the user presses Ctrl-C once a few runs are written: Strata's qemu-nbd is stopped
+        // and saves the bitmap, which now also holds the restore's own writes.
+        var restore = new ImageRestore(ws.Repo, points[0].Snapshot, new ImageRestoreOptions { Target = disk, Incremental = true, TargetBitmap = "b" });
+        using var cancel = new CancellationTokenSource();
+        var watcher = Task.Run(() =>
+        {
+            while (restore.Progress.BytesDone < 4 * MiB && !cancel.IsCancellationRequested) Thread.SpinWait(100);
+            cancel.Cancel();
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => restore.RunAsync(cancel.Token));
+        await watcher;
+        Assert.True(restore.Progress.BytesDone < restore.Progress.BytesTotal, $"{restore.Progress.BytesDone} of {restore.Progress.BytesTotal} bytes");
+        Assert.False(Qemu.Identical(disk, "qcow2", points[0].Copy, "raw"));
+
+        // A backup of the half-restored disk sees every block the restore wrote: nothing escapes the bitmap.
+        var halfway = ws.PathOf("halfway.raw");
+        Qemu.ConvertToRaw(disk, halfway);
+        var backup = await ws.BackupAsync(disk, cbt: "b");
+        Assert.False(backup.FullRead);
+        var restored = ws.PathOf("halfway-restored.raw");
+        await ws.RestoreAsync(backup.Snapshot, restored);
+        Assert.Equal(File.ReadAllBytes(halfway), File.ReadAllBytes(restored));
+
+        // And the next restore finishes the job.
+        var again = await ws.RestoreAsync(points[0].Snapshot, disk, incremental: true, bitmap: "b");
+        Assert.Equal("incremental-cbt", again.Mode);
+        Assert.True(Qemu.Identical(disk, "qcow2", points[0].Copy, "raw"));
+    }
+
+    [Fact]
+    public async Task A_restore_stopped_by_a_full_disk_fails_clearly_and_the_next_writes_only_what_is_still_missing()
+    {
+        using var fs = TinyFileSystem.TryMount("12m");
+        if (fs is null)
+        {
+            output.WriteLine("cannot mount a tmpfs here; not run");
+            return;
+        }
+        await using var ws = await CreateAsync();
+        var data = TestData.RandomBytes(32 << 20, seed: 5);
+        var snap = (await ws.BackupAsync(ws.RawDisk("d.raw", 32 * MiB, (0, data)), name: "d")).Snapshot;
+        // An empty sparse disk on a file system with room for a third of what the restore writes.
+        var target = Path.Combine(fs.Path, "target.raw");
+        using (var f = File.Create(target)) f.SetLength(32 * MiB);
+
+        var e = await Assert.ThrowsAsync<StrataException>(() => ws.RestoreAsync(snap, target, incremental: true));
+        Assert.Contains("no space left", e.Message);
+        Assert.Contains(target, e.Message);
+
+        fs.Resize("64m");
+        var result = await ws.RestoreAsync(snap, target, incremental: true);
+        Assert.Equal("incremental-hash", result.Mode);
+        Assert.Equal(data, File.ReadAllBytes(target));
+        // What the first run wrote stays written.
+        Assert.InRange(result.BytesWritten, 1, 32 * MiB - 4 * MiB);
     }
 
     [Fact]

@@ -30,6 +30,12 @@ public sealed class TinyFileSystem : IDisposable
         return null;
     }
 
+    /// <summary>Gives the file system a new size limit, as when space is freed on a full disk.</summary>
+    public void Resize(string size)
+    {
+        if (Run("mount", "-o", $"remount,size={size}", Path) != 0) throw new InvalidOperationException($"cannot resize {Path} to {size}");
+    }
+
     /// <summary>The type of the file system holding <paramref name="path"/>, from /proc/self/mounts (longest matching mount point).</summary>
     public static string TypeOf(string path)
     {
