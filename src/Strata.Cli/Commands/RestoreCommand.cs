@@ -38,8 +38,17 @@ internal static class RestoreCommand
             ctx.Info($"restoring snapshot {SnapshotView.Describe(snap)} to {Path.GetFullPath(ctx.Parse.GetValue(target)!)}");
             var clock = Stopwatch.StartNew();
             RestoreResult result;
-            using (new ProgressLine(ctx.ShowProgress, () => Render(restorer, clock.Elapsed)))
-                result = await restorer.RunAsync(ct);
+            try
+            {
+                using (new ProgressLine(ctx.ShowProgress, () => Render(restorer, clock.Elapsed)))
+                    result = await restorer.RunAsync(ct);
+            }
+            catch (Exception) when (restorer.BytesWritten > 0)
+            {
+                // Files already written are complete or will be rewritten: a delta restore finishes the job without starting over.
+                CommandContext.Warn($"note: {Path.GetFullPath(ctx.Parse.GetValue(target)!)} is partly restored; to finish it, run the restore again with --delta: only files that differ are written");
+                throw;
+            }
 
             foreach (var warning in result.Warnings) CommandContext.Warn($"warning: {warning}");
             foreach (var error in result.Errors) CommandContext.Warn($"error: {error}");
