@@ -231,7 +231,7 @@ public sealed class DeltaRestoreTests(ITestOutputHelper output) : IDisposable
         {
             await Task.Delay(2000);
             Assert.False(running.HasExited, "the throttled restore ended before Ctrl-C");
-            Assert.Equal(0, kill(running.Id, 2));
+            Assert.True(running.Signal(2));
             stopped = await running.WaitAsync(TimeSpan.FromSeconds(30));
         }
         output.WriteLine(stopped.Describe());
@@ -242,7 +242,4 @@ public sealed class DeltaRestoreTests(ITestOutputHelper output) : IDisposable
         _ws.Cli.Run("restore", "latest", "--target", target, "--delta").ShouldSucceed();
         TreeComparison.AssertSame(tree.Root, CliWorkspace.Restored(target, tree.Root));
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int signal);
 }

@@ -97,7 +97,7 @@ public sealed class ImageCrashTests : IDisposable
         {
             await Task.Delay(2000);
             Assert.False(running.HasExited, "the throttled restore ended before the signal");
-            Assert.Equal(0, kill(running.Id, signal));
+            Assert.True(running.Signal(signal));
             stopped = await running.WaitAsync(TimeSpan.FromSeconds(30));
         }
         if (signal == 2)
@@ -128,9 +128,6 @@ public sealed class ImageCrashTests : IDisposable
         args.Add(disk);
         Qemu.Run("qemu-io", [.. args]);
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int signal);
 
     private static int QemuNbdProcessesFor(string image) =>
         Directory.EnumerateDirectories("/proc").Count(dir =>

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Strata.Tests.Cli;
 using Strata.Tests.TestSupport;
 
@@ -48,7 +47,7 @@ internal sealed class MountSession : IDisposable
     public static bool IsMounted(string directory) =>
         File.ReadLines("/proc/self/mountinfo").Any(l => l.Split(' ') is { Length: > 4 } f && f[4] == directory);
 
-    public void Terminate() => kill(Process.Id, 15);
+    public void Terminate() => Process.Signal(15);
 
     /// <summary>SIGTERM, then the process's result (it must end by itself within the limit).</summary>
     public CliResult Stop(TimeSpan? timeout = null)
@@ -68,6 +67,4 @@ internal sealed class MountSession : IDisposable
         if (IsMounted(Mountpoint)) CliWorkspace.RunTool("umount", "-l", Mountpoint);
         Process.Dispose();
     }
-
-    [DllImport("libc")] private static extern int kill(int pid, int signal);
 }

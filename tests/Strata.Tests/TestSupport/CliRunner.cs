@@ -135,6 +135,15 @@ public sealed class CliProcess : IDisposable
         catch (InvalidOperationException) { } // already gone
     }
 
+    /// <summary>
+    /// Sends <paramref name="signal"/> to the process alone (not its children), as a user's Ctrl-C
+    /// (2, SIGINT), a service manager (15, SIGTERM) or <c>kill -9</c> (9) would; false when it is already gone.
+    /// </summary>
+    public bool Signal(int signal) => kill(_process.Id, signal) == 0;
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
     public async Task<CliResult> WaitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
