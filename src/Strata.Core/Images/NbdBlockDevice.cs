@@ -75,6 +75,13 @@ public sealed class NbdBlockDevice : IBlockDevice
         {
             return await ConnectAsync(server.Address, dirtyBitmaps, ct, server, imagePath, QemuNbdServer.Connections).ConfigureAwait(false);
         }
+        catch (NbdException e)
+        {
+            var explained = await server.ExplainAsync(imagePath, e).ConfigureAwait(false);
+            await server.DisposeAsync().ConfigureAwait(false);
+            if (explained is not null) throw explained;
+            throw;
+        }
         catch
         {
             await server.DisposeAsync().ConfigureAwait(false);

@@ -15,15 +15,15 @@ public sealed class QemuNbdServer : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly DirectoryInfo _directory;
-    private readonly Task<string> _stderr;
     private readonly string _socketPath;
+    private readonly string _logPath;
 
-    private QemuNbdServer(Process process, DirectoryInfo directory, string socket, Task<string> stderr)
+    private QemuNbdServer(Process process, DirectoryInfo directory, string socket, string log)
     {
         _socketPath = socket;
         _process = process;
         _directory = directory;
-        _stderr = stderr;
+        _logPath = log;
         Address = NbdAddress.ForUnixSocket(socket);
     }
 
@@ -32,7 +32,8 @@ public sealed class QemuNbdServer : IAsyncDisposable
     // fd 3 keeps the pipe: a background job's own stdin is /dev/null in a non-interactive shell.
     // A second watcher polls Strata's pid: the pipe alone proved unreliable when Strata was killed right
     // after the start (a moment when another process could still hold the pipe's write end).
-    private const string GuardScript = "exec 3<&0; qemu-nbd \"$@\" </dev/null & q=$!; (read -r _ <&3; kill -TERM $q 2>/dev/null) & " +
+    // qemu-nbd's errors go to a file: the watchers hold the guard's stderr pipe open until Strata exits.
+    private const string GuardScript = "exec 3<&0; qemu-nbd \"$@\" </dev/null 2>\"$STRATA_QEMU_NBD_LOG\" & q=$!; (read -r _ <&3; kill -TERM $q 2>/dev/null) & " +
         "(while kill -0 \"$STRATA_PARENT_PID\" 2>/dev/null; do sleep 0.2; done; kill -TERM $q 2>/dev/null) & wait $q";
 
     /// <summary>Connections Strata opens to its own qemu-nbd (--shared): reads on separate connections overlap.</summary>
@@ -58,10 +59,12 @@ public sealed class QemuNbdServer : IAsyncDisposable
         // the pipe closes and the guard stops qemu-nbd, so no qemu-nbd is left holding the image's lock.
         var start = QemuTool.StartInfo("/bin/sh", ["-c", GuardScript, "qemu-nbd-guard", .. args]);
         start.Environment["STRATA_PARENT_PID"] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var log = Path.Combine(directory.FullName, "qemu-nbd.log");
+        start.Environment["STRATA_QEMU_NBD_LOG"] = log;
         var process = QemuTool.Start(start);
         _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        var server = new QemuNbdServer(process, directory, socket, stderr);
+        _ = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        var server = new QemuNbdServer(process, directory, socket, log);
         try
         {
             await server.WaitUntilListeningAsync(imagePath, ct).ConfigureAwait(false);
@@ -79,17 +82,33 @@ public sealed class QemuNbdServer : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         while (true)
         {
-            if (_process.HasExited)
-            {
-                var error = await _stderr.ConfigureAwait(false);
-                throw new StrataException($"qemu-nbd could not serve {imagePath}: {QemuTool.FirstLine(error)}");
-            }
+            if (_process.HasExited) throw Failure(imagePath, null);
             // Bound is enough: the first client retries while qemu-nbd is between bind and listen
             // (a probe connection would count as its last client and make it exit).
             if (File.Exists(_socketPath)) return;
             if (clock.Elapsed > TimeSpan.FromSeconds(20)) throw new StrataException($"qemu-nbd did not start serving {imagePath} within 20 s");
             await Task.Delay(5, ct).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// After talking to it failed: qemu-nbd's own error when it exited (it binds its socket before
+    /// opening the image, so a locked or damaged image shows first as a dropped connection), else null.
+    /// </summary>
+    public async Task<StrataException?> ExplainAsync(string imagePath, Exception failure)
+    {
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try { await _process.WaitForExitAsync(wait.Token).ConfigureAwait(false); }
+        catch (OperationCanceledException) { return null; }
+        return Failure(imagePath, failure);
+    }
+
+    private StrataException Failure(string imagePath, Exception? inner)
+    {
+        string log;
+        try { log = File.ReadAllText(_logPath); }
+        catch (IOException) { log = ""; }
+        return new StrataException($"qemu-nbd could not serve {imagePath}: {QemuTool.Describe("qemu-nbd", log)}", inner: inner);
     }
 
     public async ValueTask DisposeAsync()

@@ -50,8 +50,21 @@ internal static class QemuTool
         var output = await stdout.ConfigureAwait(false);
         var error = (await stderr.ConfigureAwait(false)).Trim();
         if (process.ExitCode != 0)
-            throw new StrataException($"{what} failed: {program}: {FirstLine(error)}");
+            throw new StrataException($"{what} failed: {program}: {Describe(program, error)}");
         return output;
+    }
+
+    /// <summary>
+    /// The first line of a qemu program's error output without its own "PROGRAM: " prefix, and, when
+    /// the image is locked by another process (the usual cause: the VM that uses it is running), what to do.
+    /// </summary>
+    public static string Describe(string program, string errorOutput)
+    {
+        var line = FirstLine(errorOutput);
+        if (line.StartsWith(program + ": ", StringComparison.Ordinal)) line = line[(program.Length + 2)..];
+        if (line.Contains("\"write\" lock", StringComparison.Ordinal))
+            line += " (the image is in use by another program, most likely the VM it belongs to: stop that VM first; a running VM's disk is backed up through its QMP socket, qmp:///SOCKET?node=NODE)";
+        return line;
     }
 
     public static string FirstLine(string text)

@@ -186,6 +186,55 @@ public sealed class QemuCbtTests
         Assert.NotEqual(first.Snapshot.Id, second.Snapshot.Id);
     }
 
+    [Fact]
+    public async Task A_qcow2_in_use_by_another_program_is_refused_saying_so_and_its_bitmaps_are_left_alone()
+    {
+        await using var ws = await CreateAsync();
+        var disk = ws.PathOf("vm.qcow2");
+        Qemu.CreateQcow2(disk, 64 * MiB);
+        Qemu.AddBitmap(disk, "b");
+        Qemu.Write(disk, "qcow2", (0, MiB, 0x11));
+        var first = await ws.BackupAsync(disk, cbt: "b");
+        var bitmaps = Qemu.Bitmaps(disk);
+
+        // As a running VM does: a writer holds the image's lock.
+        using (new QemuNbdProcess(disk, "qcow2", readOnly: false))
+        {
+            foreach (var attempt in new Func<Task>[]
+            {
+                () => ws.BackupAsync(disk, cbt: "b"),
+                () => ws.BackupAsync(disk),
+                () => ws.RestoreAsync(first.Snapshot, disk, incremental: true),
+            })
+            {
+                var e = await Assert.ThrowsAnyAsync<Strata.Errors.StrataException>(attempt);
+                Assert.Contains(disk, e.Message);
+                Assert.Contains("in use by another program", e.Message);
+                Assert.DoesNotContain("qemu-img: qemu-img", e.Message);
+            }
+        }
+        Assert.Equal(bitmaps, Qemu.Bitmaps(disk));
+        Assert.Single(await ImageSnapshots.ListAsync(ws.Repo, default));
+        // The holder was killed, leaving the bitmap unclean: the next backup reads whole, and works.
+        var next = await ws.BackupAsync(disk, cbt: "b");
+        var restored = ws.PathOf("r.raw");
+        await ws.RestoreAsync(next.Snapshot, restored);
+        Assert.True(Qemu.Identical(restored, "raw", disk, "qcow2"));
+    }
+
+    [Fact]
+    public async Task A_damaged_qcow2_is_refused_with_qemu_s_reason()
+    {
+        await using var ws = await CreateAsync();
+        var disk = ws.PathOf("bad.qcow2");
+        Qemu.CreateQcow2(disk, 64 * MiB);
+        // The refcount table offset (header bytes 48-55) pointing nowhere sensible.
+        using (var f = new FileStream(disk, FileMode.Open)) { f.Position = 48; f.Write([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]); }
+        var e = await Assert.ThrowsAnyAsync<Strata.Errors.StrataException>(() => ws.BackupAsync(disk));
+        Assert.Contains($"qemu-nbd could not serve {disk}", e.Message);
+        Assert.DoesNotContain("connection", e.Message);
+    }
+
     /// <summary>Scattered writes of 512 B to 1 MiB with random patterns, inside the disk.</summary>
     internal static (long, long, byte)[] RandomWrites(Random random, long size, int count) =>
         Enumerable.Range(0, count).Select(_ =>
