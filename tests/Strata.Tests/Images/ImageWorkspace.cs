@@ -47,6 +47,15 @@ public sealed class ImageWorkspace : IAsyncDisposable
         return await restore.RunAsync();
     }
 
+    /// <summary>Restores <paramref name="snapshot"/> to a new raw file and checks it equals <paramref name="disk"/> as it is now.</summary>
+    public async Task AssertRestoresToAsync(Snapshot snapshot, string disk, string format)
+    {
+        var target = PathOf($"restored-{Guid.NewGuid():N}.raw");
+        await RestoreAsync(snapshot, target);
+        Assert.True(Qemu.Identical(target, "raw", disk, format), $"snapshot {snapshot.Id.ToShortString()} does not restore to {disk}");
+        File.Delete(target);
+    }
+
     /// <summary>A sparse raw file of <paramref name="size"/> bytes with the given writes.</summary>
     public string RawDisk(string name, long size, params (long Offset, byte[] Data)[] writes) => RawDisks.Create(PathOf(name), size, writes);
 

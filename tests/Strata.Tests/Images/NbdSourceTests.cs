@@ -33,9 +33,7 @@ public sealed class NbdSourceTests
             Assert.Equal(2 * 65536, result.BytesRead);
             Assert.Equal(first.Id, result.Snapshot.Parent);
             Assert.Equal("nbd", result.Snapshot.Image!.SourceKind);
-            var target = ws.PathOf("r.raw");
-            await ws.RestoreAsync(result.Snapshot, target);
-            Assert.True(Qemu.Identical(target, "raw", disk, "qcow2"));
+            await ws.AssertRestoresToAsync(result.Snapshot, disk, "qcow2");
         }
     }
 
@@ -70,9 +68,7 @@ public sealed class NbdSourceTests
 
         var result = await ws.BackupAsync(server.Url, name: "vm");
         Assert.Equal(40 * MiB, result.BytesRead);
-        var target = ws.PathOf("r.raw");
-        await ws.RestoreAsync(result.Snapshot, target);
-        Assert.True(Qemu.Identical(target, "raw", disk, "qcow2"));
+        await ws.AssertRestoresToAsync(result.Snapshot, disk, "qcow2");
         using var check = await TestRepositories.ReopenWithIndexAsync(ws.RepositoryPath);
         var report = await new Strata.Check.Checker(check).RunAsync(new Strata.Check.CheckOptions { ReadData = true });
         Assert.Empty(report.Errors);

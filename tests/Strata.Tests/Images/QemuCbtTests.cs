@@ -217,9 +217,7 @@ public sealed class QemuCbtTests
         Assert.Single(await ImageSnapshots.ListAsync(ws.Repo, default));
         // The holder was killed, leaving the bitmap unclean: the next backup reads whole, and works.
         var next = await ws.BackupAsync(disk, cbt: "b");
-        var restored = ws.PathOf("r.raw");
-        await ws.RestoreAsync(next.Snapshot, restored);
-        Assert.True(Qemu.Identical(restored, "raw", disk, "qcow2"));
+        await ws.AssertRestoresToAsync(next.Snapshot, disk, "qcow2");
     }
 
     [Fact]
