@@ -17,18 +17,23 @@ public sealed class FileBlockDevice : IBlockDevice
     private static readonly byte[] Zeros = new byte[1 << 20];
     private readonly SafeFileHandle _handle;
     private readonly SafeFileHandle? _directHandle;
+    private readonly SafeFileHandle? _claim;
     private readonly bool _isRegularFile;
     private volatile bool _direct;
 
-    private FileBlockDevice(string path, SafeFileHandle handle, bool regular, long size, bool writable)
+    private FileBlockDevice(string path, SafeFileHandle handle, bool regular, long size, bool writable, SafeFileHandle? claim = null)
     {
         Description = path;
         _handle = handle;
         _isRegularFile = regular;
+        _claim = claim;
         Size = size;
         _directHandle = OpenDirect(path, writable);
         _direct = _directHandle is not null;
     }
+
+    /// <summary>A block device that is mounted or held by another program (read anyway: it may change while it is read).</summary>
+    public bool InUseElsewhere { get; private init; }
 
     /// <summary>Whether aligned reads and writes bypass the page cache (false where the file system refused O_DIRECT).</summary>
     public bool IsDirect => _direct;
@@ -58,7 +63,17 @@ public sealed class FileBlockDevice : IBlockDevice
                 handle.Dispose();
                 throw new UsageException($"{path} is neither a regular file nor a block device");
             }
-            return new FileBlockDevice(path, handle, regular, regular ? status.Size : Posix.SizeOf(handle), writable);
+            if (regular) return new FileBlockDevice(path, handle, regular, status.Size, writable);
+            // Writing under a mounted file system (or LVM, md) would corrupt it: a device is written
+            // only while Strata holds it exclusively, which also keeps anyone from mounting it meanwhile.
+            var claim = Posix.TryClaimBlockDevice(path);
+            if (claim is null && writable)
+            {
+                handle.Dispose();
+                throw new UsageException($"{path} is in use (mounted, or held by LVM, md or another program): unmount it or stop what uses it before restoring onto it");
+            }
+            if (!writable) claim?.Dispose();
+            return new FileBlockDevice(path, handle, regular, Posix.SizeOf(handle), writable, writable ? claim : null) { InUseElsewhere = claim is null };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -225,6 +240,7 @@ public sealed class FileBlockDevice : IBlockDevice
     {
         _directHandle?.Dispose();
         _handle.Dispose();
+        _claim?.Dispose();
         return ValueTask.CompletedTask;
     }
 

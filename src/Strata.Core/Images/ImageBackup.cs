@@ -67,6 +67,8 @@ public sealed class ImageBackup(Repository.Repository repo, ImageBackupOptions o
             await using (var device = vm is not null ? await vm.ExportAsync(ct).ConfigureAwait(false)
                 : await location.OpenAsync(writable: false, exportBitmap is null ? [] : [exportBitmap], ct).ConfigureAwait(false))
             {
+                if (device is FileBlockDevice { InUseElsewhere: true })
+                    Note($"{options.Source} is in use (mounted?): it may change while it is read, so this backup is only as consistent as the disk after a power cut; for a consistent copy back up a snapshot of it (LVM, or a frozen file system)");
                 long size = device.Size;
                 var map = new BlockMap(size, blockSize);
                 var toRead = new BlockSet(map.BlockCount);

@@ -10,6 +10,7 @@ public static class Errno
     public const int ENXIO = 6;
     public const int EBADF = 9;
     public const int EACCES = 13;
+    public const int EBUSY = 16;
     public const int EEXIST = 17;
     public const int ENOTDIR = 20;
     public const int EISDIR = 21;

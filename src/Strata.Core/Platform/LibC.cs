@@ -18,6 +18,7 @@ internal static unsafe class LibC
     public const int ORdOnly = 0;
     public const int ODirectory = 0x10000; // 0200000
     public const int OCloExec = 0x80000;   // 02000000
+    public const int OExcl = 0x80;         // 0200
     public const int SeekDataWhence = 3;
     public const int SeekHoleWhence = 4;
 

@@ -74,6 +74,27 @@ public static unsafe partial class Posix
         }
     }
 
+    /// <summary>
+    /// Claims a block device for this process alone (open with O_EXCL, as mkfs does): null when
+    /// the kernel refuses because it is mounted or claimed by someone else (EBUSY: LVM, md, another
+    /// O_EXCL opener), so nothing mounts it while the claim is held.
+    /// </summary>
+    public static SafeFileHandle? TryClaimBlockDevice(string path)
+    {
+        using var p = new NativePath(path, stackalloc byte[NativePath.StackBytes]);
+        fixed (byte* pp = p)
+        {
+            while (true)
+            {
+                int fd = LibC.open(pp, LibC.ORdOnly | LibC.OExcl | LibC.OCloExec, 0);
+                if (fd >= 0) return new SafeFileHandle(fd, ownsHandle: true);
+                int errno = LastErrno;
+                if (errno == Errno.EBUSY) return null;
+                if (errno != Errno.EINTR) throw new PosixException(errno, path);
+            }
+        }
+    }
+
     /// <summary>lseek without throwing, for callers that branch on the errno.</summary>
     internal static long LSeek(SafeFileHandle handle, long offset, int whence, out int errno)
     {

@@ -1,3 +1,5 @@
+using Strata.Errors;
+using Strata.Snapshots;
 using Strata.Tests.TestSupport;
 using static Strata.Tests.Images.ImageWorkspace;
 
@@ -26,6 +28,40 @@ public sealed class BlockDeviceTests
         // The device is larger than the image: incremental restore by hashing it finds nothing to do.
         var again = await ws.RestoreAsync(result.Snapshot, target.Path, incremental: true);
         Assert.Equal(0, again.BytesWritten + again.BytesZeroed);
+    }
+
+    [Fact]
+    public async Task A_mounted_device_is_refused_as_a_restore_target_and_noted_when_backed_up()
+    {
+        await using var ws = await CreateAsync();
+        var backing = ws.RawDisk("fs.raw", 16 * MiB);
+        Qemu.Run("mkfs.ext4", "-q", "-F", backing);
+        using var device = new LoopDevice(backing);
+        var mountPoint = ws.PathOf("mnt");
+        Directory.CreateDirectory(mountPoint);
+        Qemu.Run("mount", device.Path, mountPoint);
+        Snapshot snap;
+        try
+        {
+            File.WriteAllText(Path.Combine(mountPoint, "live.txt"), "in use");
+            snap = (await ws.BackupAsync(device.Path, name: "fs")).Snapshot;
+            Assert.Contains(ws.Notes, n => n.Contains($"{device.Path} is in use") && n.Contains("consistent"));
+
+            Qemu.Run("sync");
+            var before = File.ReadAllBytes(backing);
+            foreach (bool incremental in new[] { false, true })
+            {
+                var e = await Assert.ThrowsAsync<UsageException>(() => ws.RestoreAsync(snap, device.Path, incremental));
+                Assert.Contains($"{device.Path} is in use", e.Message);
+            }
+            Assert.Equal(before, File.ReadAllBytes(backing));
+        }
+        finally
+        {
+            Qemu.Run("umount", mountPoint);
+        }
+        // Unmounted, it is Strata's to write.
+        await ws.RestoreAsync(snap, device.Path);
     }
 
     private sealed class LoopDevice : IDisposable
