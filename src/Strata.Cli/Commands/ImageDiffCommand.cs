@@ -11,14 +11,14 @@ internal static class ImageDiffCommand
     public static Command Create()
     {
         var first = new Argument<string>("SNAPSHOT1") { Description = "Image snapshot id (prefix)" };
-        var second = new Argument<string>("SNAPSHOT2") { Description = "Image snapshot id (prefix) or 'latest'" };
+        var second = new Argument<string>("SNAPSHOT2") { Description = "Image snapshot id (prefix) or 'latest' (the latest of SNAPSHOT1's disk)" };
         var command = new Command("diff", "Show the byte extents that differ between two image snapshots") { first, second };
         return command.WithAction(async (ctx, ct) =>
         {
             using var repo = await ctx.OpenRepositoryAsync(ct);
             await repo.LoadIndexAsync(ct);
             var a = await ImageSnapshots.FindAsync(repo, ctx.Parse.GetValue(first)!, null, ct);
-            var b = await ImageSnapshots.FindAsync(repo, ctx.Parse.GetValue(second)!, null, ct);
+            var b = await ImageSnapshots.FindAsync(repo, ctx.Parse.GetValue(second)!, a.Image!.Name, ct);
             var mapA = await ImageSnapshots.LoadMapAsync(repo, a, ct);
             var mapB = await ImageSnapshots.LoadMapAsync(repo, b, ct);
             var larger = mapB.BlockCount >= mapA.BlockCount ? mapB : mapA;

@@ -12,12 +12,13 @@ internal static class ImageVerifyCommand
     {
         var snapshot = new Argument<string>("SNAPSHOT") { Description = "Image snapshot id (prefix) or 'latest'" };
         var target = new Option<string?>("--target", "-t") { Description = "Compare this disk (file, device, qcow2, nbd://) with the snapshot instead of reading the snapshot's data" };
-        var command = new Command("verify", "Check that an image snapshot's blocks can be read back, or that a disk equals the snapshot") { snapshot, target };
+        var name = new Option<string?>("--name") { Description = "Disk name, to resolve 'latest'" };
+        var command = new Command("verify", "Check that an image snapshot's blocks can be read back, or that a disk equals the snapshot") { snapshot, target, name };
         return command.WithAction(async (ctx, ct) =>
         {
             using var repo = await ctx.OpenRepositoryAsync(ct);
             await repo.LoadIndexAsync(ct);
-            var snap = await ImageSnapshots.FindAsync(repo, ctx.Parse.GetValue(snapshot)!, null, ct);
+            var snap = await ImageSnapshots.FindAsync(repo, ctx.Parse.GetValue(snapshot)!, ctx.Parse.GetValue(name), ct);
             var map = await ImageSnapshots.LoadMapAsync(repo, snap, ct);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             if (ctx.Parse.GetValue(target) is { } disk)

@@ -92,7 +92,9 @@ public sealed class FileBlockDevice : IBlockDevice
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"cannot create {path}: {IoErrorText.Describe(e)}");
+            throw new UsageException(e is DirectoryNotFoundException
+                ? $"cannot create {path}: the folder {Path.GetDirectoryName(Path.GetFullPath(path))} does not exist"
+                : $"cannot create {path}: {IoErrorText.Describe(e)}");
         }
     }
 

@@ -60,6 +60,12 @@ public sealed class ImageCommandTests : IDisposable
         var differs = _ws.Cli.Run("image", "verify", first, "--target", disk, "--json").ShouldExitWith(1).Summary;
         Assert.Equal(65536, (long)differs["bytes_differing"]!);
         Assert.Contains(_ws.Cli.Run("snapshots").ShouldSucceed().StdOutLines, l => l.Contains("16.00 MiB"));
+
+        // Another disk backed up later: 'latest' still means web's latest where the command knows the disk.
+        _ws.Cli.Run("image", "backup", Disk("other.raw", MiB, (0, TestData.RandomBytes(4096, seed: 3))), "--name", "other").ShouldSucceed();
+        Assert.Equal(65536, (long)_ws.Cli.Run("image", "diff", first, "latest", "--json").ShouldSucceed().Summary["bytes_changed"]!);
+        _ws.Cli.Run("image", "verify", "latest", "--name", "web", "--target", disk).ShouldSucceed();
+        _ws.Cli.Run("image", "verify", "latest", "--target", disk).ShouldExitWith(1);
     }
 
     [Fact]
@@ -101,5 +107,8 @@ public sealed class ImageCommandTests : IDisposable
         Assert.Contains("does not exist", _ws.Cli.Run("image", "backup", _ws.PathOf("nope.raw")).ShouldExitWith(1).StdErr);
         Assert.Contains("cannot connect", _ws.Cli.Run("image", "backup", $"nbd+unix:///?socket={_ws.PathOf("none.sock")}").ShouldExitWith(1).ShouldNotShowStackTrace().StdErr);
         Assert.Contains("no image snapshots", _ws.Cli.Run("image", "restore", "latest", "--target", _ws.PathOf("x.raw")).ShouldExitWith(1).StdErr);
+        _ws.Cli.Run("image", "backup", disk).ShouldSucceed();
+        var noFolder = _ws.Cli.Run("image", "restore", "latest", "--target", _ws.PathOf("missing", "x.raw")).ShouldExitWith(1).StdErr;
+        Assert.Contains($"the folder {_ws.PathOf("missing")} does not exist", noFolder);
     }
 }
