@@ -72,6 +72,41 @@ public sealed class S3RepositoryTests : IDisposable
     }
 
     [Fact]
+    public void A_disk_image_backs_up_with_cbt_and_restores_fully_and_incrementally_through_a_store_that_fails_a_fifth_of_all_requests()
+    {
+        const long MiB = 1 << 20;
+        Direct.Run("init", "--pack-size", "1").ShouldSucceed();
+        _proxy.FaultRate = 0.2;
+        var disk = _ws.PathOf("vm.qcow2");
+        Images.Qemu.CreateQcow2(disk, 64 * MiB);
+        Images.Qemu.AddBitmap(disk, "b");
+        WriteRandom(disk, 0, 6 * MiB, seed: 1);
+        Proxied.Run("image", "backup", disk, "--cbt", "qemu-bitmap:b").ShouldSucceed().ShouldNotShowStackTrace();
+        var first = _ws.PathOf("first.raw");
+        Images.Qemu.ConvertToRaw(disk, first);
+        WriteRandom(disk, 40 * MiB, 3 * MiB, seed: 2);
+        var second = Proxied.Run("image", "backup", disk, "--cbt", "qemu-bitmap:b", "--json").ShouldSucceed().Summary;
+        Assert.Equal(3 * MiB, (long)second["bytes_read"]!);
+
+        var full = _ws.PathOf("full.raw");
+        Proxied.Run("image", "restore", "latest", "--target", full).ShouldSucceed().ShouldNotShowStackTrace();
+        Assert.True(Images.Qemu.Identical(full, "raw", disk, "qcow2"));
+        var oldest = (string)Direct.Run("image", "ls", "--json").ShouldSucceed().Json.AsArray()[0]!["id"]!;
+        var back = Proxied.Run("image", "restore", oldest, "--target", disk, "--incremental", "--cbt", "qemu-bitmap:b", "--json").ShouldSucceed().Summary;
+        Assert.Equal("incremental-cbt", (string)back["mode"]!);
+        Assert.True(Images.Qemu.Identical(disk, "qcow2", first, "raw"));
+        Proxied.Run("check", "--read-data").ShouldSucceed();
+        Assert.True(_proxy.TotalInjected >= 5, $"only {_proxy.TotalInjected} faults were injected");
+    }
+
+    private void WriteRandom(string qcow2, long offset, long length, int seed)
+    {
+        var chunk = _ws.PathOf($"chunk-{seed}");
+        File.WriteAllBytes(chunk, TestData.RandomBytes((int)length, seed));
+        Images.Qemu.Run("qemu-io", "-f", "qcow2", "-c", $"write -q -s {chunk} {offset} {length}", qcow2);
+    }
+
+    [Fact]
     public void A_store_that_stays_down_fails_the_backup_with_one_clear_line_and_the_next_backup_succeeds()
     {
         var tree = SampleTree();
