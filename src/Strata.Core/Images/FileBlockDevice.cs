@@ -93,7 +93,7 @@ public sealed class FileBlockDevice : IBlockDevice
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new UsageException(e is DirectoryNotFoundException
-                ? $"cannot create {path}: the folder {Path.GetDirectoryName(Path.GetFullPath(path))} does not exist"
+                ? $"cannot create {path}: directory {Path.GetDirectoryName(Path.GetFullPath(path))} does not exist"
                 : $"cannot create {path}: {IoErrorText.Describe(e)}");
         }
     }

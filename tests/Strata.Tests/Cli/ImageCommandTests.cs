@@ -109,6 +109,6 @@ public sealed class ImageCommandTests : IDisposable
         Assert.Contains("no image snapshots", _ws.Cli.Run("image", "restore", "latest", "--target", _ws.PathOf("x.raw")).ShouldExitWith(1).StdErr);
         _ws.Cli.Run("image", "backup", disk).ShouldSucceed();
         var noFolder = _ws.Cli.Run("image", "restore", "latest", "--target", _ws.PathOf("missing", "x.raw")).ShouldExitWith(1).StdErr;
-        Assert.Contains($"the folder {_ws.PathOf("missing")} does not exist", noFolder);
+        Assert.Contains($"directory {_ws.PathOf("missing")} does not exist", noFolder);
     }
 }
