@@ -33,7 +33,13 @@ internal static class ForgetCommand
         var prune = new Option<bool>("--prune") { Description = "Run prune afterwards to free the data only the removed snapshots used (takes prune's --max-unused, --max-repack-size, --grace)" };
         var filter = new SnapshotFilterOptions();
 
-        var command = new Command("forget", "Remove snapshots by retention rules (their data stays until prune)");
+        var ids = new Argument<string[]>("SNAPSHOT")
+        {
+            Arity = ArgumentArity.ZeroOrMore,
+            Description = "Remove exactly these snapshots (id prefix or 'latest') instead of applying keep rules",
+        };
+        var command = new Command("forget", "Remove snapshots by retention rules, or the snapshots named (their data stays until prune)");
+        command.Arguments.Add(ids);
         command.Options.Add(keepLast);
         foreach (var o in keepCounts.Values) command.Options.Add(o);
         command.Options.Add(keepWithin);
@@ -55,6 +61,14 @@ internal static class ForgetCommand
             var flagsGiven = ruleOptions.Any(o => p.GetResult(o) is not null);
             var file = p.GetValue(policyFile);
             if (flagsGiven && file is not null) throw new UsageException("give keep rules either as --keep-* flags or in --policy FILE, not both");
+
+            if (p.GetValue(ids) is { Length: > 0 } named)
+            {
+                if (flagsGiven || file is not null || filter.Read(p) is not null || p.GetResult(groupBy) is not null)
+                    throw new UsageException("name snapshots to remove, or give keep rules (--keep-*, --policy, --host/--path/--tag, --group-by), not both");
+                using var namedRepo = await ctx.OpenRepositoryAsync(ct);
+                return await RemoveNamedAsync(ctx, namedRepo, named, p.GetValue(dryRun), p.GetValue(prune), ct);
+            }
 
             using var repo = await ctx.OpenRepositoryAsync(ct);
             RetentionPolicy policy;
@@ -102,11 +116,7 @@ internal static class ForgetCommand
 
             var forgetter = new Forgetter(repo)
             {
-                OnRemoved = s =>
-                {
-                    if (ctx.Json) JsonOutput.Line(new JsonObject { ["message_type"] = "removed", ["id"] = s.Id.ToString(), ["short_id"] = s.Id.ToShortString() });
-                    else ctx.Info($"removed snapshot {SnapshotView.Describe(s)}");
-                },
+                OnRemoved = s => ReportRemoved(ctx, s),
                 // The plan is printed before anything is deleted, so the output says why each one went.
                 OnPlanned = groups => Report(ctx, groups, policy, source, zone),
             };
@@ -138,6 +148,40 @@ internal static class ForgetCommand
             if (p.GetValue(prune) && !result.DryRun) await PruneCommand.RunAsync(ctx, repo, dryRun: false, ct);
             return ExitCodes.Ok;
         });
+    }
+
+    private static async Task<int> RemoveNamedAsync(CommandContext ctx, Repository.Repository repo, IReadOnlyList<string> named, bool dryRun, bool prune, CancellationToken ct)
+    {
+        var forgetter = new Forgetter(repo) { OnRemoved = s => ReportRemoved(ctx, s) };
+        var removed = await forgetter.RemoveAsync(named, dryRun, ct);
+        if (ctx.Json)
+        {
+            JsonOutput.Line(new JsonObject
+            {
+                ["message_type"] = "summary",
+                ["dry_run"] = dryRun,
+                ["removed"] = dryRun ? 0 : removed.Count,
+                ["would_remove"] = removed.Count,
+                ["removed_ids"] = new JsonArray(removed.Select(s => (JsonNode)JsonValue.Create(s.Id.ToString())).ToArray()),
+            });
+        }
+        else if (dryRun)
+        {
+            foreach (var s in removed) ctx.Info($"would remove snapshot {SnapshotView.Describe(s)}");
+            ctx.Info($"dry run: would remove {removed.Count} snapshot{(removed.Count == 1 ? "" : "s")}; nothing was removed");
+        }
+        else
+        {
+            ctx.Info($"removed {removed.Count} snapshot{(removed.Count == 1 ? "" : "s")}" + (prune ? "" : " (their data is freed by 'strata prune')"));
+        }
+        if (prune && !dryRun) await PruneCommand.RunAsync(ctx, repo, dryRun: false, ct);
+        return ExitCodes.Ok;
+    }
+
+    private static void ReportRemoved(CommandContext ctx, Snapshots.Snapshot s)
+    {
+        if (ctx.Json) JsonOutput.Line(new JsonObject { ["message_type"] = "removed", ["id"] = s.Id.ToString(), ["short_id"] = s.Id.ToShortString() });
+        else ctx.Info($"removed snapshot {SnapshotView.Describe(s)}");
     }
 
     private static void Report(CommandContext ctx, IReadOnlyList<SnapshotGroup> groups, RetentionPolicy policy, string source, TimeZoneInfo zone)

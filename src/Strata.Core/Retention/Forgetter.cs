@@ -61,4 +61,28 @@ public sealed class Forgetter(Strata.Repository.Repository repo)
         }
         return new ForgetResult(groups, removed, options.DryRun);
     }
+
+    /// <summary>
+    /// Removes exactly the snapshots the user named (by id prefix or "latest"), no rules applied.
+    /// Every name is resolved before the first delete, so one that does not resolve removes nothing.
+    /// </summary>
+    public async Task<IReadOnlyList<Snapshot>> RemoveAsync(IReadOnlyList<string> references, bool dryRun, CancellationToken ct = default)
+    {
+        var chosen = new List<Snapshot>();
+        foreach (var reference in references)
+        {
+            var snapshot = await repo.FindSnapshotAsync(reference, ct: ct).ConfigureAwait(false);
+            if (!chosen.Any(s => s.Id == snapshot.Id)) chosen.Add(snapshot);
+        }
+        if (dryRun) return chosen;
+        var removed = new List<Snapshot>();
+        foreach (var snapshot in chosen.OrderBy(s => s.Time))
+        {
+            ct.ThrowIfCancellationRequested();
+            await repo.DeleteSnapshotAsync(snapshot.Id, ct).ConfigureAwait(false);
+            removed.Add(snapshot);
+            OnRemoved?.Invoke(snapshot);
+        }
+        return removed;
+    }
 }

@@ -109,6 +109,31 @@ public sealed class ForgetCommandTests : IDisposable
     }
 
     [Fact]
+    public void Snapshots_named_by_id_are_removed_exactly_and_nothing_is_removed_when_one_name_is_wrong()
+    {
+        var ids = SnapshotsAt("laptop", null, "2026-01-01T10:00Z", "2026-01-02T10:00Z", "2026-01-03T10:00Z");
+        var before = StoredIds();
+
+        var dry = _ws.Cli.Run("forget", ids[0][..8], ids[2][..10], "--dry-run").ShouldSucceed();
+        Assert.Contains("would remove 2 snapshots", dry.StdOut);
+        Assert.Equal(before, StoredIds());
+
+        // One name that resolves to nothing (or to several) stops the whole command before any delete.
+        Assert.Contains("no snapshot", _ws.Cli.Run("forget", ids[0][..8], "abcdef99").ShouldExitWith(1).StdErr);
+        Assert.Contains("not a snapshot id", _ws.Cli.Run("forget", ids[0][..8], "xyz").ShouldExitWith(1).StdErr);
+        Assert.Equal(before, StoredIds());
+
+        var result = _ws.Cli.Run("forget", ids[0][..8], ids[2][..10], ids[0][..8], "--json").ShouldSucceed().ShouldNotShowStackTrace();
+        Assert.Equal([ids[0], ids[2]], result.Summary["removed_ids"]!.AsArray().Select(n => (string)n!).ToList());
+        Assert.Equal(before.Except([ids[0], ids[2]]).ToHashSet(), StoredIds());
+        _ws.Cli.Run("check").ShouldSucceed();
+
+        Assert.Contains("not both", _ws.Cli.Run("forget", ids[1][..8], "--keep-last", "1").ShouldExitWith(1).StdErr);
+        Assert.Contains("not both", _ws.Cli.Run("forget", ids[1][..8], "--host", "laptop").ShouldExitWith(1).StdErr);
+        Assert.Contains(ids[1], StoredIds());
+    }
+
+    [Fact]
     public void Forget_json_reports_each_removal_and_a_summary()
     {
         var ids = SnapshotsAt("laptop", null, "2026-01-01T10:00Z", "2026-01-02T10:00Z");
