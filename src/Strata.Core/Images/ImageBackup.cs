@@ -175,7 +175,8 @@ public sealed class ImageBackup(Repository.Repository repo, ImageBackupOptions o
         if (parent.Image!.Cbt != "qemu-bitmap:" + cbt) return $"the previous snapshot {parent.Id.ToShortString()} was not taken with this bitmap";
         if (state is { CountsFrom: null })
             return $"dirty bitmap '{cbt}' was not started by a Strata backup, so it is unknown since when it counts";
-        if (state is not null && state.CountsFrom != parent.Id)
+        // A copy of the snapshot the bitmap counts from (strata copy, replicate) holds the same disk.
+        if (state is not null && state.CountsFrom != parent.Id && state.CountsFrom != parent.Original)
             return $"dirty bitmap '{cbt}' counts from snapshot {state.CountsFrom!.Value.ToShortString()}, not from the previous snapshot {parent.Id.ToShortString()} of this disk";
         if (parentMap.ImageSize != size) return "the image changed size";
         if (parentMap.BlockSize != blockSize) return "the block size changed";

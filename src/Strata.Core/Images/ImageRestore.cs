@@ -139,7 +139,13 @@ public sealed class ImageRestore(Repository.Repository repo, Snapshot snapshot, 
             return Fallback<TrackedTarget>($"{options.Target} is a {location.KindName} disk, which has no dirty bitmap");
         }
         try { return new TrackedTarget(await repo.LoadSnapshotAsync(baseId.Value, ct).ConfigureAwait(false), bitmaps); }
-        catch (ObjectNotFoundException) { return Fallback<TrackedTarget>($"the snapshot {baseId.Value.ToShortString()} the target's bitmap counts from is not in the repository"); }
+        catch (ObjectNotFoundException)
+        {
+            // Restoring from a copy of the repository (strata copy, replicate): the copy of that snapshot will do.
+            var copy = (await repo.ListSnapshotsAsync(ct).ConfigureAwait(false)).FirstOrDefault(s => s.Original == baseId);
+            return copy is not null ? new TrackedTarget(copy, bitmaps)
+                : Fallback<TrackedTarget>($"the snapshot {baseId.Value.ToShortString()} the target's bitmap counts from is not in the repository");
+        }
     }
 
     /// <summary>The blocks that may differ: stored changes between the base and the wanted snapshot, plus the target's dirty extents.</summary>

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Strata.Chunking;
 using Strata.Errors;
+using Strata.Images;
 using Strata.Locking;
 using Strata.Repository;
 using Strata.Snapshots;
@@ -21,6 +22,9 @@ namespace Strata.Replication;
 /// it references is indexed (FORMAT.md I1, I2). A copy interrupted at any moment leaves the target
 /// consistent, and the next run finds what was sent in the target's index and sends it no more.
 /// A snapshot counts as copied when the target has a snapshot whose <c>original</c> is its own.
+/// Image snapshots get a new block map with the target's block ids; their changed-extent list goes
+/// along when the snapshot it is relative to is in the target too (its copy's id replaces the
+/// source's), so incremental restores from the target follow the same chain.
 /// </summary>
 public sealed class SnapshotCopier
 {
@@ -79,8 +83,10 @@ public sealed class SnapshotCopier
     /// <summary>Copies these source snapshots, oldest first, but those the target already has.</summary>
     public async Task<CopyResult> CopyAsync(IReadOnlyList<Snapshot> selected, CancellationToken ct = default)
     {
-        var present = (await _target.ListSnapshotsAsync(ct).ConfigureAwait(false))
-            .Select(s => s.Original ?? s.Id).ToHashSet();
+        // Target snapshots by the source snapshot they were copied from: image change lists link to them.
+        var copies = new Dictionary<BlobId, BlobId>();
+        foreach (var s in await _target.ListSnapshotsAsync(ct).ConfigureAwait(false)) copies.TryAdd(s.Original ?? s.Id, s.Id);
+        var present = copies.Keys.ToHashSet();
         var toCopy = selected.Where(s => !present.Contains(s.Original ?? s.Id)).ToList();
         var already = selected.Where(s => present.Contains(s.Original ?? s.Id)).Select(s => s.Id).ToList();
         Progress.SnapshotsToCopy = toCopy.Count;
@@ -94,14 +100,18 @@ public sealed class SnapshotCopier
             await _target.LoadIndexAsync(ct).ConfigureAwait(false);
             await using var writer = new BlobWriter(_target) { IndexEveryPacks = 1 };
             _writer = writer;
+            // Image change lists name their parent by source id; a source snapshot may itself be a copy.
+            var originals = (await _source.ListSnapshotsAsync(ct).ConfigureAwait(false)).ToDictionary(s => s.Id, s => s.Original ?? s.Id);
             foreach (var snapshot in toCopy)
             {
-                var tree = await CopyTreeAsync(snapshot.Tree, ct).ConfigureAwait(false);
+                var copy = snapshot.IsImage
+                    ? await CopyImageAsync(snapshot, parent => originals.TryGetValue(parent, out var o) && copies.TryGetValue(o, out var c) ? c : null, ct).ConfigureAwait(false)
+                    : CopyOf(snapshot, await CopyTreeAsync(snapshot.Tree, ct).ConfigureAwait(false));
                 // I2: everything the snapshot references is indexed before the snapshot is stored.
                 await writer.FlushAsync(ct).ConfigureAwait(false);
-                var copy = CopyOf(snapshot, tree);
                 lease.EnsureValid();
                 var id = await _target.SaveSnapshotAsync(copy, ct).ConfigureAwait(false);
+                copies.TryAdd(snapshot.Original ?? snapshot.Id, id);
                 copied.Add((snapshot.Id, id));
                 Progress.SetAdded(writer.BlobsAdded, writer.BytesAdded);
                 Progress.SnapshotDone();
@@ -127,6 +137,44 @@ public sealed class SnapshotCopier
         ProgramVersion = s.ProgramVersion,
         Summary = s.Summary,
     };
+
+    /// <summary>
+    /// An image snapshot's copy: every data block stored under the target's id (blocks the run has
+    /// seen are not read again), a new block map, and the changed-extent list when
+    /// <paramref name="copyOfParent"/> finds the copy of the snapshot it is relative to.
+    /// </summary>
+    private async Task<Snapshot> CopyImageAsync(Snapshot snapshot, Func<BlobId, BlobId?> copyOfParent, CancellationToken ct)
+    {
+        var source = await ImageSnapshots.LoadMapAsync(_source, snapshot, ct).ConfigureAwait(false);
+        var map = new BlockMap(source.ImageSize, source.BlockSize);
+        await Parallel.ForEachAsync(source.Blocks.DataBlocks(), new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = FilesInParallel },
+            async (block, token) => map.Blocks[block.Block] = await CopyBlobAsync(block.Id, token).ConfigureAwait(false)).ConfigureAwait(false);
+        var copy = CopyOf(snapshot, BlockMapStore.Save(_writer!, map));
+        var info = snapshot.Image!;
+        var parentCopy = info.ChangedSince is { } parent ? copyOfParent(parent) : null;
+        BlobId? changes = null;
+        if (parentCopy is not null && info.Changes is { } list)
+            changes = _writer!.Save(BlobType.Tree, await _source.ReadBlobAsync(list, ct).ConfigureAwait(false), out _);
+        copy.Kind = Snapshot.ImageKind;
+        copy.Image = new ImageInfo
+        {
+            Name = info.Name,
+            Source = info.Source,
+            SourceKind = info.SourceKind,
+            Size = info.Size,
+            BlockSize = info.BlockSize,
+            Changes = changes,
+            ChangedSince = changes is null ? null : parentCopy,
+            Cbt = info.Cbt,
+            FullRead = info.FullRead,
+            BytesRead = info.BytesRead,
+            BytesChanged = info.BytesChanged,
+            DataAdded = info.DataAdded,
+            BackupStart = info.BackupStart,
+            BackupEnd = info.BackupEnd,
+        };
+        return copy;
+    }
 
     private async Task<BlobId> CopyTreeAsync(BlobId sourceId, CancellationToken ct)
     {

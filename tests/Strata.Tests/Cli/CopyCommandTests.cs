@@ -59,6 +59,52 @@ public sealed class CopyCommandTests : IDisposable
     }
 
     [Fact]
+    public void Disk_images_copied_to_s3_keep_their_change_chain_and_the_disk_s_bitmap_works_with_the_copy()
+    {
+        const long MiB = 1 << 20;
+        Source.Run("init").ShouldSucceed();
+        var disk = _ws.PathOf("vm.qcow2");
+        Images.Qemu.CreateQcow2(disk, 64 * MiB);
+        Images.Qemu.AddBitmap(disk, "b");
+        var points = new List<string>();
+        for (int i = 0; i < 3; i++)
+        {
+            var chunk = _ws.PathOf($"chunk{i}");
+            File.WriteAllBytes(chunk, TestData.RandomBytes(2 << 20, seed: 40 + i));
+            Images.Qemu.Run("qemu-io", "-f", "qcow2", "-c", $"write -q -s {chunk} {(8 + 16 * i) * MiB} {2 * MiB}", disk);
+            Source.Run("image", "backup", disk, "--cbt", "qemu-bitmap:b").ShouldSucceed();
+            points.Add(_ws.PathOf($"p{i}.raw"));
+            Images.Qemu.ConvertToRaw(disk, points[i]);
+        }
+        Target.Run("init").ShouldSucceed();
+
+        Assert.Equal(3, (int)Copier.Run(CopyArgs("--json")).ShouldSucceed().ShouldNotShowStackTrace().Summary["snapshots_copied"]!);
+        Assert.Equal(0, (int)Copier.Run(CopyArgs("--json")).ShouldSucceed().Summary["snapshots_copied"]!);
+        Target.Run("check", "--read-data").ShouldSucceed();
+        var copies = Target.Run("image", "ls", "--json").ShouldSucceed().Json.AsArray().Select(n => (string)n!["id"]!).ToList();
+        Assert.Equal(3, copies.Count);
+        for (int i = 0; i < 3; i++)
+        {
+            var full = _ws.PathOf($"full{i}.raw");
+            Target.Run("image", "restore", copies[i], "--target", full).ShouldSucceed();
+            Assert.Equal(File.ReadAllBytes(points[i]), File.ReadAllBytes(full));
+        }
+
+        // The disk's bitmap counts from the source's latest snapshot: its copy stands in for it, and
+        // the copied change lists take the restore along the chain, moving only the changed blocks.
+        var back = Target.Run("image", "restore", copies[0], "--target", disk, "--incremental", "--cbt", "qemu-bitmap:b", "--json").ShouldSucceed().Summary;
+        Assert.Equal("incremental-cbt", (string)back["mode"]!);
+        Assert.Equal(0, (long)back["target_bytes_read"]!);
+        Assert.True(Images.Qemu.Identical(disk, "qcow2", points[0], "raw"));
+        Target.Run("image", "restore", copies[2], "--target", disk, "--incremental", "--cbt", "qemu-bitmap:b").ShouldSucceed();
+        Assert.True(Images.Qemu.Identical(disk, "qcow2", points[2], "raw"));
+
+        // Backing up into the copy (after a failover) keeps using the bitmap.
+        var next = Target.Run("image", "backup", disk, "--cbt", "qemu-bitmap:b", "--json").ShouldSucceed().Summary;
+        Assert.True((bool)next["cbt_used"]!, "the backup into the copy read the whole disk");
+    }
+
+    [Fact]
     public void Only_the_chosen_snapshots_are_copied_and_both_passwords_fall_back_to_strata_password()
     {
         Source.Run("init").ShouldSucceed();
