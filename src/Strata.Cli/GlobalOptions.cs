@@ -13,7 +13,7 @@ public static class GlobalOptions
 
     public static readonly Option<string?> PasswordFile = new("--password-file", "-p")
     {
-        Description = "Read the password from this file (default: $STRATA_PASSWORD_FILE; or $STRATA_PASSWORD; or a prompt)",
+        Description = "Read the password from this file (default: $STRATA_PASSWORD; or the file $STRATA_PASSWORD_FILE names; or a prompt)",
         Recursive = true,
     };
 

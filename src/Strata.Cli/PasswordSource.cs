@@ -5,17 +5,20 @@ using Strata.Errors;
 namespace Strata.Cli;
 
 /// <summary>
-/// Where a password comes from, in order: $STRATA_PASSWORD, --password-file or $STRATA_PASSWORD_FILE,
-/// then a prompt when a person is at a terminal. Never from a command-line argument (it would show in ps).
+/// Where a password comes from, in order: --password-file, $STRATA_PASSWORD, $STRATA_PASSWORD_FILE,
+/// then a prompt when a person is at a terminal. What the command line names wins over the
+/// environment (a shell that exports one password must not override the file given for another
+/// repository). Never from a command-line argument itself (it would show in ps).
 /// </summary>
 public static class PasswordSource
 {
     public static string Read(string? passwordFile, bool confirm = false, string variable = "STRATA_PASSWORD", string fileVariable = "STRATA_PASSWORD_FILE", string what = "repository password")
     {
+        if (!string.IsNullOrEmpty(passwordFile)) return ReadFile(passwordFile);
         var fromEnvironment = Environment.GetEnvironmentVariable(variable);
         if (!string.IsNullOrEmpty(fromEnvironment)) return fromEnvironment;
-        passwordFile ??= Environment.GetEnvironmentVariable(fileVariable);
-        if (!string.IsNullOrEmpty(passwordFile)) return ReadFile(passwordFile);
+        var fileFromEnvironment = Environment.GetEnvironmentVariable(fileVariable);
+        if (!string.IsNullOrEmpty(fileFromEnvironment)) return ReadFile(fileFromEnvironment);
         if (!Terminal.StdinIsTerminal)
             throw new UsageException($"no {what}: set {variable}, or {fileVariable} / --password-file, or run at a terminal to be asked");
         var password = Prompt($"enter {what}: ");

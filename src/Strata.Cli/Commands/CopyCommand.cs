@@ -75,11 +75,16 @@ internal static class CopyCommand
         ctx.Info($"copied {result.Copied.Count} snapshot(s){(result.Rechunked ? " (re-chunked for the target's chunker)" : "")}: read {Terminal.Bytes(result.BytesRead)}, added {Terminal.Bytes(result.BytesAdded)} in {result.BlobsAdded} new blobs");
     }
 
-    /// <summary>$STRATA_{FROM|TO}_PASSWORD, the option's file or $STRATA_{FROM|TO}_PASSWORD_FILE, then the usual password sources.</summary>
+    /// <summary>
+    /// The option's (or policy's) file, $STRATA_{FROM|TO}_PASSWORD, $STRATA_{FROM|TO}_PASSWORD_FILE, then
+    /// the usual password sources. A file named for this repository wins over the environment: a
+    /// replication policy's targets each name their own.
+    /// </summary>
     internal static string ReadPassword(CommandContext ctx, string? file, string side, string what)
     {
+        if (file is not null) return PasswordSource.ReadFile(file);
         if (Env($"STRATA_{side}_PASSWORD") is { } password) return password;
-        if ((file ?? Env($"STRATA_{side}_PASSWORD_FILE")) is { } path) return PasswordSource.ReadFile(path);
+        if (Env($"STRATA_{side}_PASSWORD_FILE") is { } path) return PasswordSource.ReadFile(path);
         return PasswordSource.Read(ctx.Parse.GetValue(GlobalOptions.PasswordFile), what: what);
     }
 

@@ -75,4 +75,23 @@ public sealed class KeyCommandTests : IDisposable
         var none = _ws.Cli.WithPassword(null).Run("snapshots").ShouldExitWith(1).ShouldNotShowStackTrace();
         Assert.Contains("password", Assert.Single(none.StdErrLines), StringComparison.OrdinalIgnoreCase);
     }
+
+    [Fact]
+    public void A_password_file_on_the_command_line_wins_over_the_environment()
+    {
+        _ws.Init();
+        var file = _ws.PathOf("password.txt");
+        File.WriteAllText(file, CliRunner.DefaultPassword + "\n");
+        var wrongFile = _ws.PathOf("wrong.txt");
+        File.WriteAllText(wrongFile, "not it\n");
+
+        // As in a shell that exports the password of another repository.
+        _ws.Cli.WithPassword("another repository's").Run("snapshots", "--password-file", file).ShouldSucceed();
+        _ws.Cli.WithPassword("another repository's").WithEnvironment("STRATA_PASSWORD_FILE", file).Run("snapshots").ShouldExitWith(12);
+        _ws.Cli.WithPassword(null).WithEnvironment("STRATA_PASSWORD_FILE", wrongFile).Run("snapshots", "--password-file", file).ShouldSucceed();
+        // A new repository gets the file's password, not the environment's.
+        var other = _ws.Cli.WithRepository(_ws.PathOf("other")).WithPassword("from the environment");
+        other.Run("init", "--password-file", file).ShouldSucceed();
+        other.WithPassword(CliRunner.DefaultPassword).Run("snapshots").ShouldSucceed();
+    }
 }
