@@ -175,8 +175,8 @@ public sealed class ImageBackup(Repository.Repository repo, ImageBackupOptions o
         if (parent.Image!.Cbt != "qemu-bitmap:" + cbt) return $"the previous snapshot {parent.Id.ToShortString()} was not taken with this bitmap";
         if (state is { CountsFrom: null })
             return $"dirty bitmap '{cbt}' was not started by a Strata backup, so it is unknown since when it counts";
-        // A copy of the snapshot the bitmap counts from (strata copy, replicate) holds the same disk.
-        if (state is not null && state.CountsFrom != parent.Id && state.CountsFrom != parent.Original)
+        // A copy of the snapshot the bitmap counts from (strata copy, replicate) holds the same disk; a repaired one does not.
+        if (state is not null && !ImageSnapshots.HoldsSameDiskAs(parent, state.CountsFrom!.Value))
             return $"dirty bitmap '{cbt}' counts from snapshot {state.CountsFrom!.Value.ToShortString()}, not from the previous snapshot {parent.Id.ToShortString()} of this disk";
         if (parentMap.ImageSize != size) return "the image changed size";
         if (parentMap.BlockSize != blockSize) return "the block size changed";

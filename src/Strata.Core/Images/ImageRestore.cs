@@ -142,7 +142,7 @@ public sealed class ImageRestore(Repository.Repository repo, Snapshot snapshot, 
         catch (ObjectNotFoundException)
         {
             // Restoring from a copy of the repository (strata copy, replicate): the copy of that snapshot will do.
-            var copy = (await repo.ListSnapshotsAsync(ct).ConfigureAwait(false)).FirstOrDefault(s => s.Original == baseId);
+            var copy = (await repo.ListSnapshotsAsync(ct).ConfigureAwait(false)).FirstOrDefault(s => ImageSnapshots.HoldsSameDiskAs(s, baseId.Value));
             return copy is not null ? new TrackedTarget(copy, bitmaps)
                 : Fallback<TrackedTarget>($"the snapshot {baseId.Value.ToShortString()} the target's bitmap counts from is not in the repository");
         }

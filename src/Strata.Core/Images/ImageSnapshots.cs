@@ -10,6 +10,14 @@ public static class ImageSnapshots
     public static async Task<List<Snapshot>> ListAsync(Repository.Repository repo, CancellationToken ct) =>
         (await repo.ListSnapshotsAsync(ct).ConfigureAwait(false)).Where(s => s.IsImage && s.Image is not null).ToList();
 
+    /// <summary>
+    /// Whether <paramref name="snapshot"/> holds the same disk as the snapshot <paramref name="id"/>:
+    /// it is that snapshot, or a copy of it (strata copy, replicate), which names it as original. A
+    /// repaired snapshot names the one it replaces as original too, but its lost blocks are zeros: not the same disk.
+    /// </summary>
+    public static bool HoldsSameDiskAs(Snapshot snapshot, BlobId id) =>
+        snapshot.Id == id || (snapshot.Original == id && snapshot.Tags?.Contains(Snapshot.RepairedTag) != true);
+
     /// <summary>Resolves a reference (id prefix or "latest") among image snapshots; a file snapshot is refused by name.</summary>
     public static async Task<Snapshot> FindAsync(Repository.Repository repo, string reference, string? name, CancellationToken ct)
     {

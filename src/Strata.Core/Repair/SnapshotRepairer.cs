@@ -54,7 +54,7 @@ public sealed class SnapshotRepairer(Repository.Repository repo)
                 Time = old.Time, Tree = repair.NewTree, Paths = old.Paths, Hostname = old.Hostname, Username = old.Username,
                 Uid = old.Uid, Gid = old.Gid, Excludes = old.Excludes, Parent = old.Parent, ProgramVersion = StrataVersion.Text,
                 Summary = old.Summary, Original = old.Id, Kind = old.Kind, Image = RepairedImageInfo(old.Image),
-                Tags = [.. old.Tags ?? [], .. (old.Tags?.Contains("repaired") == true ? Array.Empty<string>() : ["repaired"])],
+                Tags = [.. old.Tags ?? [], .. (old.Tags?.Contains(Snapshot.RepairedTag) == true ? Array.Empty<string>() : [Snapshot.RepairedTag])],
             };
             repair.NewSnapshot = await repo.SaveSnapshotAsync(fixedSnapshot, ct).ConfigureAwait(false);
             if (ForgetOriginals) await repo.DeleteSnapshotAsync(old.Id, ct).ConfigureAwait(false);

@@ -37,6 +37,9 @@ public sealed class Snapshot
 
     public const string ImageKind = "image";
 
+    /// <summary>The tag <c>repair snapshots</c> gives the snapshot that replaces a damaged one.</summary>
+    public const string RepairedTag = "repaired";
+
     [JsonIgnore] public bool IsImage => Kind == ImageKind;
 
     /// <summary>The storage id (SHA-256 of the stored object); set when loaded or saved.</summary>
