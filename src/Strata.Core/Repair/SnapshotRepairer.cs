@@ -53,7 +53,8 @@ public sealed class SnapshotRepairer(Repository.Repository repo)
             {
                 Time = old.Time, Tree = repair.NewTree, Paths = old.Paths, Hostname = old.Hostname, Username = old.Username,
                 Uid = old.Uid, Gid = old.Gid, Excludes = old.Excludes, Parent = old.Parent, ProgramVersion = StrataVersion.Text,
-                Summary = old.Summary, Original = old.Id, Kind = old.Kind, Image = RepairedImageInfo(old.Image),
+                // The repaired image no longer differs from its parent only where the change list says: that list is dropped.
+                Summary = old.Summary, Original = old.Id, Kind = old.Kind, Image = old.Image?.WithChanges(null, null),
                 Tags = [.. old.Tags ?? [], .. (old.Tags?.Contains(Snapshot.RepairedTag) == true ? Array.Empty<string>() : [Snapshot.RepairedTag])],
             };
             repair.NewSnapshot = await repo.SaveSnapshotAsync(fixedSnapshot, ct).ConfigureAwait(false);
@@ -120,18 +121,6 @@ public sealed class SnapshotRepairer(Repository.Repository repo)
 
     private static string LostRange(long firstBlock, long blocks, int blockSize, string why) =>
         $"bytes {firstBlock * blockSize}-{(firstBlock + blocks) * blockSize - 1} ({why}; now zeros)";
-
-    /// <summary>The repaired image no longer differs from its parent only where the change list says: that list is dropped.</summary>
-    private static ImageInfo? RepairedImageInfo(ImageInfo? info)
-    {
-        if (info is null) return null;
-        return new ImageInfo
-        {
-            Name = info.Name, Source = info.Source, SourceKind = info.SourceKind, Size = info.Size, BlockSize = info.BlockSize,
-            Cbt = info.Cbt, FullRead = info.FullRead, BytesRead = info.BytesRead, BytesChanged = info.BytesChanged,
-            DataAdded = info.DataAdded, BackupStart = info.BackupStart, BackupEnd = info.BackupEnd,
-        };
-    }
 
     private bool IsAvailable(BlobId id) => repo.Index.TryGet(id, out var location) && _storedPacks.Contains(repo.Index.PackOf(location));
 

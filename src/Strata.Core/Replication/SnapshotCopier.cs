@@ -60,12 +60,7 @@ public sealed class SnapshotCopier
         List<Snapshot> selected;
         if (options.Snapshots.Count > 0)
         {
-            selected = new List<Snapshot>();
-            foreach (var reference in options.Snapshots)
-            {
-                var s = await _source.FindSnapshotAsync(reference, options.Filter, ct).ConfigureAwait(false);
-                if (!selected.Any(x => x.Id == s.Id)) selected.Add(s);
-            }
+            selected = await _source.FindSnapshotsAsync(options.Snapshots, options.Filter, ct).ConfigureAwait(false);
         }
         else
         {
@@ -156,23 +151,7 @@ public sealed class SnapshotCopier
         if (parentCopy is not null && info.Changes is { } list)
             changes = _writer!.Save(BlobType.Tree, await _source.ReadBlobAsync(list, ct).ConfigureAwait(false), out _);
         copy.Kind = Snapshot.ImageKind;
-        copy.Image = new ImageInfo
-        {
-            Name = info.Name,
-            Source = info.Source,
-            SourceKind = info.SourceKind,
-            Size = info.Size,
-            BlockSize = info.BlockSize,
-            Changes = changes,
-            ChangedSince = changes is null ? null : parentCopy,
-            Cbt = info.Cbt,
-            FullRead = info.FullRead,
-            BytesRead = info.BytesRead,
-            BytesChanged = info.BytesChanged,
-            DataAdded = info.DataAdded,
-            BackupStart = info.BackupStart,
-            BackupEnd = info.BackupEnd,
-        };
+        copy.Image = info.WithChanges(changes, changes is null ? null : parentCopy);
         return copy;
     }
 

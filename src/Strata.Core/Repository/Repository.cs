@@ -336,10 +336,28 @@ public sealed class Repository : IDisposable
         Backend.DeleteAsync(Layout.Snapshot(id), ct);
 
     /// <summary>Resolves "latest" or an id prefix (at least 4 hex digits) to one snapshot.</summary>
-    public async Task<Snapshot> FindSnapshotAsync(string reference, SnapshotFilter? filter = null, CancellationToken ct = default)
+    public async Task<Snapshot> FindSnapshotAsync(string reference, SnapshotFilter? filter = null, CancellationToken ct = default) =>
+        (await FindSnapshotsAsync([reference], filter, ct).ConfigureAwait(false))[0];
+
+    /// <summary>
+    /// Resolves several references against one listing of the snapshots: each once, in the order
+    /// given; a reference that resolves to nothing, or to several, fails the whole call.
+    /// </summary>
+    public async Task<List<Snapshot>> FindSnapshotsAsync(IEnumerable<string> references, SnapshotFilter? filter = null, CancellationToken ct = default)
     {
         var all = await ListSnapshotsAsync(ct).ConfigureAwait(false);
         var candidates = filter is null ? all : all.Where(filter.Matches).ToList();
+        var found = new List<Snapshot>();
+        foreach (var reference in references)
+        {
+            var snapshot = Resolve(candidates, reference, filter);
+            if (!found.Any(s => s.Id == snapshot.Id)) found.Add(snapshot);
+        }
+        return found;
+    }
+
+    private static Snapshot Resolve(List<Snapshot> candidates, string reference, SnapshotFilter? filter)
+    {
         if (reference == "latest")
             return candidates.LastOrDefault() ?? throw new UsageException(filter is null ? "the repository has no snapshots yet" : "no snapshot matches the given host/path/tag filters");
         var lower = reference.ToLowerInvariant();

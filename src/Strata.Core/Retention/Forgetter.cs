@@ -48,17 +48,7 @@ public sealed class Forgetter(Strata.Repository.Repository repo)
         // The whole plan is made (and refused, if it would empty a group) before the first delete.
         var groups = RetentionPlanner.Plan(selected, policy, zone, options.AllowRemoveAll);
         OnPlanned?.Invoke(groups);
-        var removed = new List<Snapshot>();
-        if (!options.DryRun)
-        {
-            foreach (var snapshot in groups.SelectMany(g => g.Removed).OrderBy(s => s.Time))
-            {
-                ct.ThrowIfCancellationRequested();
-                await repo.DeleteSnapshotAsync(snapshot.Id, ct).ConfigureAwait(false);
-                removed.Add(snapshot);
-                OnRemoved?.Invoke(snapshot);
-            }
-        }
+        var removed = options.DryRun ? [] : await DeleteAsync(groups.SelectMany(g => g.Removed), ct).ConfigureAwait(false);
         return new ForgetResult(groups, removed, options.DryRun);
     }
 
@@ -68,15 +58,15 @@ public sealed class Forgetter(Strata.Repository.Repository repo)
     /// </summary>
     public async Task<IReadOnlyList<Snapshot>> RemoveAsync(IReadOnlyList<string> references, bool dryRun, CancellationToken ct = default)
     {
-        var chosen = new List<Snapshot>();
-        foreach (var reference in references)
-        {
-            var snapshot = await repo.FindSnapshotAsync(reference, ct: ct).ConfigureAwait(false);
-            if (!chosen.Any(s => s.Id == snapshot.Id)) chosen.Add(snapshot);
-        }
-        if (dryRun) return chosen;
+        var chosen = await repo.FindSnapshotsAsync(references, ct: ct).ConfigureAwait(false);
+        return dryRun ? chosen : await DeleteAsync(chosen, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes the snapshot objects, oldest first, reporting each as it goes.</summary>
+    private async Task<List<Snapshot>> DeleteAsync(IEnumerable<Snapshot> snapshots, CancellationToken ct)
+    {
         var removed = new List<Snapshot>();
-        foreach (var snapshot in chosen.OrderBy(s => s.Time))
+        foreach (var snapshot in snapshots.OrderBy(s => s.Time))
         {
             ct.ThrowIfCancellationRequested();
             await repo.DeleteSnapshotAsync(snapshot.Id, ct).ConfigureAwait(false);

@@ -27,4 +27,16 @@ public sealed class ImageInfo
     [JsonPropertyName("data_added")] public long DataAdded { get; set; }
     [JsonPropertyName("backup_start")] public DateTimeOffset BackupStart { get; set; }
     [JsonPropertyName("backup_end")] public DateTimeOffset BackupEnd { get; set; }
+
+    /// <summary>
+    /// This description for a snapshot with other block ids (a repair, a copy into another
+    /// repository): the same disk and backup figures, with the given change list, or none.
+    /// </summary>
+    public ImageInfo WithChanges(BlobId? changes, BlobId? changedSince) => new()
+    {
+        Name = Name, Source = Source, SourceKind = SourceKind, Size = Size, BlockSize = BlockSize,
+        Changes = changes, ChangedSince = changedSince,
+        Cbt = Cbt, FullRead = FullRead, BytesRead = BytesRead, BytesChanged = BytesChanged,
+        DataAdded = DataAdded, BackupStart = BackupStart, BackupEnd = BackupEnd,
+    };
 }
